@@ -1,0 +1,34 @@
+package gitserver
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPushAndClone(t *testing.T) {
+	ctx := context.Background()
+	srv, err := Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	repo, err := srv.NewRepo(ctx, "demo", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha, err := repo.CommitAndPush(ctx, map[string]string{"app/cm.yaml": "kind: ConfigMap"}, "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "clone")
+	if out, err := exec.Command("git", "clone", "--quiet", repo.URL, dst).CombinedOutput(); err != nil {
+		t.Fatalf("clone over http: %v: %s", err, out)
+	}
+	out, err := exec.Command("git", "-C", dst, "rev-parse", "HEAD").Output()
+	if err != nil || strings.TrimSpace(string(out)) != sha {
+		t.Fatalf("cloned HEAD = %q (%v), want %s", out, err, sha)
+	}
+}

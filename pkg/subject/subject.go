@@ -1,0 +1,131 @@
+// Package subject builds every NATS subject, stream, KV bucket and object
+// store name Ferry uses. No other package spells these names.
+package subject
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// Stream names.
+const (
+	// StreamGit holds verified push events.
+	StreamGit = "FERRY_GIT"
+	// StreamDesired holds rendered desired state, the last revisions per app and cluster.
+	StreamDesired = "FERRY_DESIRED"
+	// StreamStatus holds sync results.
+	StreamStatus = "FERRY_STATUS"
+	// StreamDrift holds drift events.
+	StreamDrift = "FERRY_DRIFT"
+	// StreamCommands holds operator commands.
+	StreamCommands = "FERRY_CMD"
+)
+
+// KV buckets and object stores.
+const (
+	// BucketApps is the app registry loaded from ferry.yaml.
+	BucketApps = "ferry-apps"
+	// BucketClusters holds apply worker heartbeats.
+	BucketClusters = "ferry-clusters"
+	// BucketBundles is the object store for large rendered bundles.
+	BucketBundles = "ferry-bundles"
+)
+
+// Subject prefixes, one per stream.
+const (
+	prefixGit     = "ferry.git.push"
+	prefixDesired = "ferry.desired"
+	prefixStatus  = "ferry.status"
+	prefixDrift   = "ferry.drift"
+	prefixCmd     = "ferry.cmd"
+)
+
+// AllGit matches every push event.
+const AllGit = prefixGit + ".>"
+
+// AllDesired matches every desired state.
+const AllDesired = prefixDesired + ".>"
+
+// AllStatus matches every sync result.
+const AllStatus = prefixStatus + ".>"
+
+// AllDrift matches every drift event.
+const AllDrift = prefixDrift + ".>"
+
+// AllCommands matches every command.
+const AllCommands = prefixCmd + ".>"
+
+// ErrInvalidName reports a cluster or app name that is not a DNS-1123 label.
+var ErrInvalidName = errors.New("invalid name")
+
+var dns1123 = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// ValidateName checks that name is a DNS-1123 label, which makes it a safe
+// NATS subject token.
+func ValidateName(name string) error {
+	if len(name) == 0 || len(name) > 63 || !dns1123.MatchString(name) {
+		return fmt.Errorf("%w: %q must be a DNS-1123 label (lowercase letters, digits, '-', at most 63)", ErrInvalidName, name)
+	}
+	return nil
+}
+
+// GitPush is the subject of push events for one repository key.
+func GitPush(repoKey string) string { return prefixGit + "." + repoKey }
+
+// Desired is the subject of one app's desired state in one cluster.
+func Desired(cluster, app string) string { return prefixDesired + "." + cluster + "." + app }
+
+// DesiredForCluster matches every desired state of one cluster.
+func DesiredForCluster(cluster string) string { return prefixDesired + "." + cluster + ".>" }
+
+// Status is the subject of one app's sync results in one cluster.
+func Status(cluster, app string) string { return prefixStatus + "." + cluster + "." + app }
+
+// StatusForCluster matches every sync result of one cluster.
+func StatusForCluster(cluster string) string { return prefixStatus + "." + cluster + ".>" }
+
+// Drift is the subject of one app's drift events in one cluster.
+func Drift(cluster, app string) string { return prefixDrift + "." + cluster + "." + app }
+
+// DriftForCluster matches every drift event of one cluster.
+func DriftForCluster(cluster string) string { return prefixDrift + "." + cluster + ".>" }
+
+// Command is the subject of one verb for one app in one cluster.
+func Command(cluster, app, verb string) string {
+	return prefixCmd + "." + cluster + "." + app + "." + verb
+}
+
+// CommandsForCluster matches every command for one cluster.
+func CommandsForCluster(cluster string) string { return prefixCmd + "." + cluster + ".>" }
+
+// ClusterApp splits a desired, status or drift subject into its cluster and app.
+func ClusterApp(subj string) (cluster, app string, err error) {
+	parts := strings.Split(subj, ".")
+	if len(parts) < 4 || parts[0] != "ferry" {
+		return "", "", fmt.Errorf("subject %q is not ferry.<kind>.<cluster>.<app>", subj)
+	}
+	return parts[2], parts[3], nil
+}
+
+var nonToken = regexp.MustCompile(`[^a-z0-9_-]+`)
+
+// RepoKey turns a repository URL (https, ssh or scp-like) into a single
+// subject token: host and path, lowercase, ".git" dropped, every other
+// character replaced by '-'. https://github.com/Org/Apps.git → github-com-org-apps.
+func RepoKey(repoURL string) string {
+	s := strings.TrimSpace(repoURL)
+	if u, err := url.Parse(s); err == nil && u.Host != "" {
+		s = u.Hostname() + "/" + u.Path
+	} else if at := strings.Index(s, "@"); at >= 0 && strings.Contains(s, ":") {
+		s = strings.Replace(s[at+1:], ":", "/", 1) // git@host:org/repo
+	}
+	s = strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(s), "/"), ".git")
+	s = strings.Trim(nonToken.ReplaceAllString(s, "-"), "-")
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
