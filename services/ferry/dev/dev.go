@@ -1,0 +1,159 @@
+package dev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/ferrycd/ferry/pkg/controlplane"
+	"github.com/ferrycd/ferry/pkg/gitserver"
+	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/pkg/natsconn"
+	"github.com/ferrycd/ferry/pkg/natsserver"
+	"github.com/ferrycd/ferry/pkg/pushhook"
+	"github.com/ferrycd/ferry/pkg/stream"
+	"github.com/ferrycd/ferry/services/apply/worker"
+	"github.com/ferrycd/ferry/services/drift/alerter"
+	"github.com/ferrycd/ferry/services/ingest/webhook"
+	"github.com/ferrycd/ferry/services/render/renderer"
+)
+
+// Run starts everything, deploys the sample app, prints how to trigger a
+// deploy, and runs until ctx is done; then it stops everything in reverse.
+func Run(ctx context.Context, o Options) (err error) {
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return fmt.Errorf("create state dir: %w", err)
+	}
+	// Streams and the local cluster start fresh each time; the sample
+	// repository (and the user's commits in it) is kept.
+	for _, d := range []string{"nats", "cluster"} {
+		if err := os.RemoveAll(o.path(d)); err != nil {
+			return fmt.Errorf("reset %s: %w", d, err)
+		}
+	}
+	log := logging.From(ctx)
+
+	ns, err := natsserver.Start(natsserver.Options{Port: o.NATSPort, StoreDir: o.path("nats"), Name: "ferry-dev"})
+	if err != nil {
+		return fmt.Errorf("start embedded nats (is port %d free? try --nats-port -1): %w", o.NATSPort, err)
+	}
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	nc, js, err := natsconn.Connect(ctx, "ferry-dev", natsconn.Options{URL: ns.ClientURL()})
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if err := stream.Ensure(ctx, js, stream.DefaultOptions()); err != nil {
+		return fmt.Errorf("set up streams: %w", err)
+	}
+
+	restCfg, kubeconfig, stopCluster, err := cluster(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer stopCluster()
+
+	git, err := gitserver.Start(o.path("git"))
+	if err != nil {
+		return fmt.Errorf("start git server: %w", err)
+	}
+	defer func() { _ = git.Close() }()
+
+	secretFile := o.path("webhook-secret")
+	secret, err := ensureSecret(secretFile)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.IngestAddr)
+	if err != nil {
+		return fmt.Errorf("listen for webhooks on %s (use --ingest-addr): %w", o.IngestAddr, err)
+	}
+	hookURL := "http://" + ln.Addr().String() + "/webhooks/github"
+	repo, err := ensureSampleRepo(ctx, o, git, hookURL, secretFile)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+
+	svcCtx, stopServices := context.WithCancel(ctx)
+	defer stopServices()
+	g, gctx := errgroup.WithContext(svcCtx)
+	ingestOpts := webhook.DefaultOptions()
+	ingestOpts.GitHubSecret, ingestOpts.GiteaSecret, ingestOpts.GitLabToken = secret, secret, secret
+	g.Go(func() error {
+		return named("ingest", webhook.Run(logging.With(gctx, "service", "ingest"), js, ln, ingestOpts))
+	})
+	g.Go(func() error {
+		return named("render", renderer.Run(logging.With(gctx, "service", "render"), js, renderer.Options{CacheDir: o.path("render-cache")}))
+	})
+	workerOpts := worker.DefaultOptions()
+	workerOpts.Cluster = o.Cluster
+	g.Go(func() error {
+		return named("apply", worker.Run(logging.With(gctx, "service", "apply", "cluster", o.Cluster), js, restCfg, workerOpts))
+	})
+	g.Go(func() error {
+		return named("drift", alerter.Run(logging.With(gctx, "service", "drift"), js, alerter.Options{}))
+	})
+	g.Go(func() error { return named("status", followStatus(gctx, js, o.Out)) })
+
+	banner(o, ns.ClientURL(), hookURL, kubeconfig, repo)
+	if err := initialDeploy(gctx, repo, hookURL, secret); err != nil {
+		log.Error("initial deploy", "error", err)
+	}
+	<-gctx.Done()
+	stopServices()
+	err = g.Wait()
+	fmt.Fprintln(o.Out, "ferry dev: stopped")
+	return err
+}
+
+// cluster returns the REST config of the kubeconfig given, or starts a
+// local control plane.
+func cluster(ctx context.Context, o Options) (*rest.Config, string, func(), error) {
+	if o.Kubeconfig != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("load kubeconfig %s: %w", o.Kubeconfig, err)
+		}
+		return cfg, o.Kubeconfig, func() {}, nil
+	}
+	fmt.Fprintln(o.Out, "ferry dev: starting a local control plane (etcd + kube-apiserver)...")
+	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: o.path("cluster"), Progress: o.Out, Log: logging.From(ctx)})
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("start local control plane: %w", err)
+	}
+	return cp.RESTConfig(), cp.Kubeconfig(), func() { _ = cp.Stop() }, nil
+}
+
+// initialDeploy delivers the repository's current head: by pushing it
+// (the hook sends the webhook) on first run, by a webhook on later runs.
+func initialDeploy(ctx context.Context, repo *gitserver.Repo, hookURL, secret string) error {
+	head, err := repo.Head(ctx)
+	if err != nil {
+		return err
+	}
+	if err := repo.Push(ctx); err != nil {
+		return fmt.Errorf("push sample repository: %w", err)
+	}
+	// A push of an unchanged branch fires no hook: tell ingest directly.
+	client := &http.Client{Timeout: 10 * time.Second}
+	return pushhook.Send(ctx, client, pushhook.GitHub, hookURL, secret, pushhook.Push{
+		CloneURL: repo.URL, Ref: "refs/heads/" + repo.Branch, Before: pushhook.ZeroSHA, After: head,
+		Pusher: "ferry-dev", DeliveryID: "ferry-dev-start-" + head,
+	})
+}
+
+func named(service string, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", service, err)
+}

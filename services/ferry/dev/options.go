@@ -1,0 +1,47 @@
+// Package dev runs the whole of Ferry in one process for the quickstart:
+// an embedded NATS server, ingest, render, an apply worker, the drift
+// service, a local control plane when no kubeconfig is given, and a sample
+// Git repository whose pushes reach ingest through a post-receive hook.
+package dev
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Options configures ferry dev.
+type Options struct {
+	// Dir holds state: the NATS store, the git server's repositories, the
+	// working clone and the control plane's data.
+	Dir string
+	// Kubeconfig of an existing cluster; empty starts a local control plane.
+	Kubeconfig string
+	// Cluster is the name the apply worker serves.
+	Cluster string
+	// IngestAddr is where webhooks are received.
+	IngestAddr string
+	// NATSPort for the embedded server; -1 picks a free one.
+	NATSPort int
+	// Out receives the human-readable banner and deploy lines.
+	Out io.Writer
+}
+
+// DefaultOptions returns ferry dev's defaults: state in ./.ferry-dev.
+func DefaultOptions() Options {
+	return Options{Dir: ".ferry-dev", Cluster: "local", IngestAddr: "127.0.0.1:8080", NATSPort: 4222, Out: os.Stdout}
+}
+
+// BindFlags registers ferry dev's flags.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Dir, "dir", o.Dir, "state directory (NATS store, git repositories, local cluster)")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig of an existing cluster; empty starts a local kube-apiserver + etcd")
+	fs.StringVar(&o.Cluster, "cluster", o.Cluster, "cluster name served by the in-process apply worker")
+	fs.StringVar(&o.IngestAddr, "ingest-addr", o.IngestAddr, "webhook listen address")
+	fs.IntVar(&o.NATSPort, "nats-port", o.NATSPort, "embedded NATS port (-1 for any free port)")
+}
+
+func (o Options) path(elem ...string) string {
+	return filepath.Join(append([]string{o.Dir}, elem...)...)
+}

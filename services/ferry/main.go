@@ -1,0 +1,83 @@
+// Command ferry is Ferry's all-in-one binary: `ferry dev` runs the whole
+// pipeline in one process for the quickstart; `ferry notify` is the git
+// hook that turns a push into a webhook.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/services/ferry/dev"
+)
+
+const usage = `ferry — event-driven GitOps continuous delivery for Kubernetes
+
+Usage:
+  ferry dev [flags]      run NATS, ingest, render, apply and drift in one process,
+                         with a local cluster and a sample repository
+  ferry notify [flags]   git post-receive hook: send each pushed ref as a webhook
+  ferry version          print the version
+
+Run 'ferry <command> -h' for a command's flags.
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "ferry:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("no command given")
+	}
+	switch args[0] {
+	case "dev":
+		return runDev(ctx, args[1:], stdout, stderr)
+	case "notify":
+		return notify(ctx, args[1:], stdin, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "ferry", version)
+		return nil
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	opts := dev.DefaultOptions()
+	opts.Out = stdout
+	logOpts := logging.Options{}
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	opts.BindFlags(fs)
+	logOpts.BindFlags(fs)
+	// The quickstart is read by a person: warnings and errors only, as text.
+	_ = fs.Set("log-format", "text")
+	_ = fs.Set("log-level", "warn")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := logging.New(stderr, logOpts)
+	if err != nil {
+		return err
+	}
+	return dev.Run(logging.Into(ctx, log), opts)
+}

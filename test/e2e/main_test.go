@@ -1,0 +1,63 @@
+// Package e2e drives the whole pipeline against real components: signed
+// webhooks over HTTP, git over smart HTTP, JetStream, and a kube-apiserver.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ferrycd/ferry/pkg/controlplane"
+	"github.com/ferrycd/ferry/pkg/telemetry"
+	"github.com/ferrycd/ferry/test/harness"
+)
+
+var (
+	pipe  *harness.Pipeline
+	kube  kubernetes.Interface
+	dyn   dynamic.Interface
+	spans = tracetest.NewInMemoryExporter()
+)
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "ferry-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	shutdown, err := telemetry.Setup(ctx, "ferry-e2e", sdktrace.NewSimpleSpanProcessor(spans))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = shutdown(context.Background()) }()
+
+	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: dir + "/cluster", Progress: os.Stderr})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start control plane:", err)
+		return 1
+	}
+	defer func() { _ = cp.Stop() }()
+	kube = kubernetes.NewForConfigOrDie(cp.RESTConfig())
+	dyn = dynamic.NewForConfigOrDie(cp.RESTConfig())
+
+	pipe, err = harness.Start(ctx, harness.Config{Dir: dir, Rest: cp.RESTConfig(), Cluster: "e2e"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start pipeline:", err)
+		return 1
+	}
+	defer pipe.Close()
+	return m.Run()
+}
