@@ -1,0 +1,81 @@
+// Command ferry-render turns push events into desired state: it fetches the
+// pushed commit, keeps the app registry from ferry.yaml, renders every app
+// that follows the pushed branch and publishes one DesiredState per app and
+// cluster.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/pkg/stream"
+	"github.com/ferrycd/ferry/pkg/telemetry"
+	"github.com/ferrycd/ferry/services/render/renderer"
+)
+
+// config is everything the command line sets.
+type config struct {
+	natsURL string
+	log     logging.Options
+	render  renderer.Options
+}
+
+func main() {
+	var cfg config
+	fs := flag.NewFlagSet("ferry-render", flag.ExitOnError)
+	fs.StringVar(&cfg.natsURL, "nats-url", envOr("NATS_URL", nats.DefaultURL), "NATS server URL")
+	cfg.log.BindFlags(fs)
+	cfg.render.BindFlags(fs)
+	_ = fs.Parse(os.Args[1:])
+
+	log := logging.Stderr(cfg.log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx = logging.Into(ctx, log)
+	if err := run(ctx, cfg); err != nil {
+		log.Error("ferry-render failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+// run connects to NATS, ensures the streams and renders until ctx is done.
+func run(ctx context.Context, cfg config) error {
+	shutdown, err := telemetry.Setup(ctx, "ferry-render")
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = shutdown(sctx)
+	}()
+	nc, err := nats.Connect(cfg.natsURL, nats.Name("ferry-render"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("connect to nats %s: %w", cfg.natsURL, err)
+	}
+	defer func() { _ = nc.Drain() }()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	if err := stream.Ensure(ctx, js, stream.DefaultOptions()); err != nil {
+		return err
+	}
+	return renderer.Run(ctx, js, cfg.render)
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,184 @@
+package renderer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/pkg/registry"
+	"github.com/ferrycd/ferry/pkg/subject"
+)
+
+// appIndex is an in-memory view of the ferry-apps bucket, kept current by a
+// KV watcher, so a push does not read the whole bucket. Writes render makes
+// itself are applied at once; revisions keep a late watcher update from
+// undoing them.
+type appIndex struct {
+	kv jetstream.KeyValue
+
+	mu   sync.RWMutex
+	apps map[string]indexed
+}
+
+// indexed is one key of the bucket: the entry, or a tombstone after a delete.
+type indexed struct {
+	rev   uint64
+	entry *registry.Entry // nil when deleted
+}
+
+// target is one app × destination a push renders.
+type target struct {
+	entry *registry.Entry
+	dest  registry.Destination
+}
+
+// watchApps loads the bucket and keeps watching it until ctx is done.
+func watchApps(ctx context.Context, kv jetstream.KeyValue) (*appIndex, error) {
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: %w", subject.BucketApps, err)
+	}
+	idx := &appIndex{kv: kv, apps: map[string]indexed{}}
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+initial:
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, fmt.Errorf("watch %s: closed while loading", subject.BucketApps)
+			}
+			if e == nil {
+				break initial
+			}
+			idx.apply(ctx, e)
+		case <-timeout.C:
+			_ = w.Stop()
+			return nil, fmt.Errorf("watch %s: initial values not loaded in 30s", subject.BucketApps)
+		case <-ctx.Done():
+			_ = w.Stop()
+			return nil, ctx.Err()
+		}
+	}
+	go func() {
+		defer func() { _ = w.Stop() }()
+		for {
+			select {
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e != nil {
+					idx.apply(ctx, e)
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return idx, nil
+}
+
+// apply records a watcher update unless a newer revision is known.
+func (x *appIndex) apply(ctx context.Context, e jetstream.KeyValueEntry) {
+	next := indexed{rev: e.Revision()}
+	if e.Operation() == jetstream.KeyValuePut {
+		entry, err := registry.UnmarshalEntry(e.Value())
+		if err != nil {
+			logging.From(ctx).Warn("ignoring unreadable app entry", "key", e.Key(), "error", err)
+			return
+		}
+		next.entry = entry
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if cur, ok := x.apps[e.Key()]; ok && cur.rev >= next.rev {
+		return
+	}
+	x.apps[e.Key()] = next
+}
+
+// get returns the current entry of name, or nil.
+func (x *appIndex) get(name string) (*registry.Entry, uint64) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	cur := x.apps[name]
+	return cur.entry, cur.rev
+}
+
+// put stores entry in the bucket and the index.
+func (x *appIndex) put(ctx context.Context, entry *registry.Entry) error {
+	data, err := entry.Marshal()
+	if err != nil {
+		return err
+	}
+	rev, err := x.kv.Put(ctx, entry.Name, data)
+	if err != nil {
+		return fmt.Errorf("store app %q: %w", entry.Name, err)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if cur, ok := x.apps[entry.Name]; !ok || cur.rev < rev {
+		x.apps[entry.Name] = indexed{rev: rev, entry: entry}
+	}
+	return nil
+}
+
+// remove deletes name from the bucket and leaves a tombstone in the index
+// at the revision it had, so its old put cannot come back through the watcher.
+func (x *appIndex) remove(ctx context.Context, name string, rev uint64) error {
+	if err := x.kv.Delete(ctx, name); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("delete app %q: %w", name, err)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if cur := x.apps[name]; cur.rev <= rev {
+		x.apps[name] = indexed{rev: rev}
+	}
+	return nil
+}
+
+// ownedBy returns the apps declared by the platform repository repoKey.
+func (x *appIndex) ownedBy(repoKey string) map[string]uint64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := map[string]uint64{}
+	for name, cur := range x.apps {
+		if cur.entry != nil && subject.RepoKey(cur.entry.Platform) == repoKey {
+			out[name] = cur.rev
+		}
+	}
+	return out
+}
+
+// targets returns every app × destination whose source is repoKey and whose
+// effective ref is branch, ordered by app and cluster.
+func (x *appIndex) targets(repoKey, branch string) []target {
+	x.mu.RLock()
+	var out []target
+	for _, cur := range x.apps {
+		e := cur.entry
+		if e == nil || subject.RepoKey(e.Source.Repo) != repoKey {
+			continue
+		}
+		for _, d := range e.Destinations {
+			if e.RefFor(d) == branch {
+				out = append(out, target{entry: e, dest: d})
+			}
+		}
+	}
+	x.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].entry.Name != out[j].entry.Name {
+			return out[i].entry.Name < out[j].entry.Name
+		}
+		return out[i].dest.Cluster < out[j].dest.Cluster
+	})
+	return out
+}

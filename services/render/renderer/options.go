@@ -1,0 +1,108 @@
+// Package renderer is the render service's consumer loop: it takes push
+// events from FERRY_GIT, keeps the app registry in the ferry-apps bucket up
+// to date from platform repositories' ferry.yaml, renders every app the
+// push touches and publishes one DesiredState per app and destination.
+package renderer
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/ferrycd/ferry/pkg/registry"
+)
+
+// Options configures Run. Zero values take the defaults.
+type Options struct {
+	// CacheDir holds one bare clone per repository; default
+	// os.UserCacheDir()/ferry/git.
+	CacheDir string
+	// Workers is how many repositories are processed in parallel; pushes of
+	// one repository are always processed in order. Default GOMAXPROCS.
+	Workers int
+	// FetchTimeout bounds one git fetch. Default one minute.
+	FetchTimeout time.Duration
+	// PlatformRef is the branch whose ferry.yaml defines the app registry;
+	// ferry.yaml on other branches is ignored. Default registry.DefaultRef.
+	PlatformRef string
+	// RetryInitial is the first delay before a push that failed to fetch or
+	// publish is redelivered. Default one second.
+	RetryInitial time.Duration
+	// RetryMax caps the redelivery delay. Default five minutes.
+	RetryMax time.Duration
+	// MaxDeliveries is how often a push is tried before render gives up,
+	// publishes a failure status for its apps and terminates it. Default 20
+	// (about an hour with the default delays).
+	MaxDeliveries int
+}
+
+// BindFlags registers the options as flags, defaulting to FERRY_RENDER_*
+// environment variables.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.CacheDir, "cache-dir", os.Getenv("FERRY_RENDER_CACHE_DIR"), "git cache directory (default <user cache dir>/ferry/git)")
+	fs.IntVar(&o.Workers, "workers", envInt("FERRY_RENDER_WORKERS", 0), "repositories rendered in parallel (default GOMAXPROCS)")
+	fs.DurationVar(&o.FetchTimeout, "fetch-timeout", envDuration("FERRY_RENDER_FETCH_TIMEOUT", time.Minute), "timeout of one git fetch")
+	fs.StringVar(&o.PlatformRef, "platform-ref", envOr("FERRY_RENDER_PLATFORM_REF", registry.DefaultRef), "branch whose ferry.yaml defines the apps")
+	fs.DurationVar(&o.RetryInitial, "retry-initial", envDuration("FERRY_RENDER_RETRY_INITIAL", time.Second), "first redelivery delay after a fetch or publish error")
+	fs.DurationVar(&o.RetryMax, "retry-max", envDuration("FERRY_RENDER_RETRY_MAX", 5*time.Minute), "largest redelivery delay")
+	fs.IntVar(&o.MaxDeliveries, "max-deliveries", envInt("FERRY_RENDER_MAX_DELIVERIES", 20), "attempts before a push is given up with a failure status")
+}
+
+// withDefaults fills zero values and checks the rest.
+func (o Options) withDefaults() (Options, error) {
+	if o.CacheDir == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return o, fmt.Errorf("no cache dir given and no user cache dir: %w", err)
+		}
+		o.CacheDir = filepath.Join(dir, "ferry", "git")
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.FetchTimeout <= 0 {
+		o.FetchTimeout = time.Minute
+	}
+	if o.PlatformRef == "" {
+		o.PlatformRef = registry.DefaultRef
+	}
+	if o.RetryInitial <= 0 {
+		o.RetryInitial = time.Second
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = 5 * time.Minute
+	}
+	if o.RetryMax < o.RetryInitial {
+		return o, errors.New("retry-max is smaller than retry-initial")
+	}
+	if o.MaxDeliveries <= 0 {
+		o.MaxDeliveries = 20
+	}
+	return o, nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(k string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(k string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(k)); err == nil {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,104 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/ferrycd/ferry/pkg/manifest"
+	"github.com/ferrycd/ferry/pkg/registry"
+)
+
+// Plain renders every *.yaml, *.yml and *.json file under the app
+// directory, recursively, in path order. Hidden files and directories
+// (".github", ".env.yaml") are skipped, and so is the registry file
+// ferry.yaml when the app sits at the repository root. Every file is
+// validated on its own, so an error names the file it comes from.
+type Plain struct{}
+
+// Name is "plain".
+func (Plain) Name() string { return "plain" }
+
+// Detect accepts any directory.
+func (Plain) Detect(fs.FS) (bool, error) { return true, nil }
+
+// Render joins the files with manifest.Join (a file without a trailing
+// newline is safe).
+func (Plain) Render(ctx context.Context, req Request) ([]byte, error) {
+	var files []string
+	err := fs.WalkDir(req.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != "." && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() && isManifest(p) && !(p == registry.FileName && isRoot(req.Path)) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", req.Path, err)
+	}
+	sort.Strings(files)
+	docs := make([][]byte, 0, len(files))
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		data, err := fs.ReadFile(req.FS, f)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", join(req.Path, f), err)
+		}
+		name := join(req.Path, f)
+		if _, err := manifest.Parse(name, data); err != nil {
+			return nil, &Error{File: name, Err: err}
+		}
+		docs = append(docs, trimSeparators(data))
+	}
+	return manifest.Join(docs...), nil
+}
+
+// trimSeparators drops "---" lines at the start and end of a file, so
+// joining files yields no empty documents.
+func trimSeparators(d []byte) []byte {
+	for {
+		d = bytes.TrimSpace(d)
+		switch {
+		case bytes.Equal(d, []byte("---")):
+			return nil
+		case bytes.HasPrefix(d, []byte("---\n")), bytes.HasPrefix(d, []byte("---\r\n")):
+			d = d[bytes.IndexByte(d, '\n')+1:]
+		case bytes.HasSuffix(d, []byte("\n---")):
+			d = d[:len(d)-len("---")]
+		default:
+			return d
+		}
+	}
+}
+
+func isManifest(p string) bool {
+	switch strings.ToLower(path.Ext(p)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+func isRoot(p string) bool { return p == "" || p == "." }
+
+// join names file f of the app directory dir relative to the repository root.
+func join(dir, f string) string {
+	if isRoot(dir) {
+		return f
+	}
+	return path.Join(dir, f)
+}
