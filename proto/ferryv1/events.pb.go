@@ -878,8 +878,10 @@ type SyncResult struct {
 	FinishedUnixNano int64  `protobuf:"varint,12,opt,name=finished_unix_nano,json=finishedUnixNano,proto3" json:"finished_unix_nano,omitempty"`
 	// When ingest received the push that led here, Unix nanoseconds.
 	ReceivedUnixNano int64 `protobuf:"varint,13,opt,name=received_unix_nano,json=receivedUnixNano,proto3" json:"received_unix_nano,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Repository the revision belongs to, for links to the commit.
+	RepoUrl       string `protobuf:"bytes,14,opt,name=repo_url,json=repoUrl,proto3" json:"repo_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SyncResult) Reset() {
@@ -1003,6 +1005,13 @@ func (x *SyncResult) GetReceivedUnixNano() int64 {
 	return 0
 }
 
+func (x *SyncResult) GetRepoUrl() string {
+	if x != nil {
+		return x.RepoUrl
+	}
+	return ""
+}
+
 // DriftedObject is one managed object whose live state left the desired one.
 type DriftedObject struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1083,8 +1092,10 @@ type DriftEvent struct {
 	Objects          []*DriftedObject       `protobuf:"bytes,4,rep,name=objects,proto3" json:"objects,omitempty"`
 	Corrected        bool                   `protobuf:"varint,5,opt,name=corrected,proto3" json:"corrected,omitempty"`
 	DetectedUnixNano int64                  `protobuf:"varint,6,opt,name=detected_unix_nano,json=detectedUnixNano,proto3" json:"detected_unix_nano,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Repository the revision belongs to, for links to the commit.
+	RepoUrl       string `protobuf:"bytes,7,opt,name=repo_url,json=repoUrl,proto3" json:"repo_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DriftEvent) Reset() {
@@ -1157,6 +1168,13 @@ func (x *DriftEvent) GetDetectedUnixNano() int64 {
 		return x.DetectedUnixNano
 	}
 	return 0
+}
+
+func (x *DriftEvent) GetRepoUrl() string {
+	if x != nil {
+		return x.RepoUrl
+	}
+	return ""
 }
 
 // Command is published on ferry.cmd.<cluster>.<app>.<verb>.
@@ -1311,7 +1329,7 @@ const file_ferry_v1_events_proto_rawDesc = "" +
 	"\x03ref\x18\x01 \x01(\v2\x13.ferry.v1.ObjectRefR\x03ref\x12(\n" +
 	"\x06action\x18\x02 \x01(\x0e2\x10.ferry.v1.ActionR\x06action\x12(\n" +
 	"\x06health\x18\x03 \x01(\x0e2\x10.ferry.v1.HealthR\x06health\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\"\xbe\x03\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"\xd9\x03\n" +
 	"\n" +
 	"SyncResult\x12\x10\n" +
 	"\x03app\x18\x01 \x01(\tR\x03app\x12\x18\n" +
@@ -1327,13 +1345,14 @@ const file_ferry_v1_events_proto_rawDesc = "" +
 	" \x01(\tR\x04file\x12*\n" +
 	"\x11started_unix_nano\x18\v \x01(\x03R\x0fstartedUnixNano\x12,\n" +
 	"\x12finished_unix_nano\x18\f \x01(\x03R\x10finishedUnixNano\x12,\n" +
-	"\x12received_unix_nano\x18\r \x01(\x03R\x10receivedUnixNano\"\x83\x01\n" +
+	"\x12received_unix_nano\x18\r \x01(\x03R\x10receivedUnixNano\x12\x19\n" +
+	"\brepo_url\x18\x0e \x01(\tR\arepoUrl\"\x83\x01\n" +
 	"\rDriftedObject\x12%\n" +
 	"\x03ref\x18\x01 \x01(\v2\x13.ferry.v1.ObjectRefR\x03ref\x12\x12\n" +
 	"\x04diff\x18\x02 \x01(\tR\x04diff\x12\x1d\n" +
 	"\n" +
 	"changed_by\x18\x03 \x01(\tR\tchangedBy\x12\x18\n" +
-	"\adeleted\x18\x04 \x01(\bR\adeleted\"\xd3\x01\n" +
+	"\adeleted\x18\x04 \x01(\bR\adeleted\"\xee\x01\n" +
 	"\n" +
 	"DriftEvent\x12\x10\n" +
 	"\x03app\x18\x01 \x01(\tR\x03app\x12\x18\n" +
@@ -1341,7 +1360,8 @@ const file_ferry_v1_events_proto_rawDesc = "" +
 	"\brevision\x18\x03 \x01(\tR\brevision\x121\n" +
 	"\aobjects\x18\x04 \x03(\v2\x17.ferry.v1.DriftedObjectR\aobjects\x12\x1c\n" +
 	"\tcorrected\x18\x05 \x01(\bR\tcorrected\x12,\n" +
-	"\x12detected_unix_nano\x18\x06 \x01(\x03R\x10detectedUnixNano\"\xd8\x01\n" +
+	"\x12detected_unix_nano\x18\x06 \x01(\x03R\x10detectedUnixNano\x12\x19\n" +
+	"\brepo_url\x18\a \x01(\tR\arepoUrl\"\xd8\x01\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03app\x18\x02 \x01(\tR\x03app\x12\x18\n" +
