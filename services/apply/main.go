@@ -1,0 +1,108 @@
+// Command apply is Ferry's apply worker for one cluster: it pulls the
+// cluster's desired state from NATS JetStream, applies it with server-side
+// apply and reports every sync. It only dials out (to NATS and its own
+// API server), so it can run inside the cluster it manages.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/pkg/natsconn"
+	"github.com/ferrycd/ferry/pkg/stream"
+	"github.com/ferrycd/ferry/pkg/subject"
+	"github.com/ferrycd/ferry/pkg/telemetry"
+	"github.com/ferrycd/ferry/services/apply/worker"
+)
+
+// options are the command's flags.
+type options struct {
+	log        logging.Options
+	nats       natsconn.Options
+	worker     worker.Options
+	kubeconfig string
+}
+
+func main() {
+	var o options
+	fs := flag.NewFlagSet("apply", flag.ExitOnError)
+	o.log.BindFlags(fs)
+	o.nats.BindFlags(fs)
+	o.worker.BindFlags(fs)
+	fs.StringVar(&o.worker.Cluster, "cluster", os.Getenv("FERRY_CLUSTER"), "name of the cluster this worker applies to (DNS-1123 label, required)")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file(s); empty means in-cluster config")
+	_ = fs.Parse(os.Args[1:])
+
+	log := logging.Stderr(o.log)
+	if err := checkCluster(o.worker.Cluster); err != nil {
+		log.Error("bad flags", "error", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(logging.Into(ctx, log), o); err != nil {
+		log.Error("apply worker stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+// run connects to NATS and the cluster and runs the worker until ctx is done.
+func run(ctx context.Context, o options) error {
+	shutdown, err := telemetry.Setup(ctx, "ferry-apply")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = shutdown(context.Background()) }()
+	cfg, err := restConfig(o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	nc, js, err := natsconn.Connect(ctx, "ferry-apply-"+o.worker.Cluster, o.nats)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = nc.Drain() }()
+	if err := stream.Ensure(ctx, js, stream.DefaultOptions()); err != nil {
+		return fmt.Errorf("set up streams: %w", err)
+	}
+	return worker.Run(ctx, js, cfg, o.worker)
+}
+
+// checkCluster validates the required --cluster flag.
+func checkCluster(name string) error {
+	if name == "" {
+		return errors.New("--cluster is required")
+	}
+	if err := subject.ValidateName(name); err != nil {
+		return fmt.Errorf("--cluster: %w", err)
+	}
+	return nil
+}
+
+// restConfig loads the kubeconfig file(s) in path (a KUBECONFIG-style
+// list), or the in-cluster config when path is empty.
+func restConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("in-cluster config (set --kubeconfig outside a cluster): %w", err)
+		}
+		return cfg, nil
+	}
+	rules := &clientcmd.ClientConfigLoadingRules{Precedence: filepath.SplitList(path)}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig %s: %w", path, err)
+	}
+	return cfg, nil
+}

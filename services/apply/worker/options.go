@@ -1,0 +1,95 @@
+package worker
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ferrycd/ferry/pkg/subject"
+)
+
+// Defaults for Options fields left at their zero value.
+const (
+	DefaultConcurrency  = 8
+	DefaultQPS          = 200
+	DefaultBurst        = 400
+	DefaultFieldManager = "ferry"
+	DefaultApplyTimeout = 5 * time.Minute
+)
+
+// Options configures one apply worker. Zero values take the defaults above.
+type Options struct {
+	// Cluster is the name of the cluster this worker applies to (a DNS-1123
+	// label); it selects the subjects ferry.desired.<cluster>.>.
+	Cluster string
+	// Concurrency is how many apps are applied in parallel. Revisions of one
+	// app are always applied in order, one at a time.
+	Concurrency int
+	// QPS and Burst are the Kubernetes client rate limits. The defaults are
+	// far above client-go's 5/10, which would throttle a 1,000-object apply.
+	QPS   float32
+	Burst int
+	// FieldManager is the server-side apply field manager.
+	FieldManager string
+	// ApplyTimeout bounds one sync of one app (load, apply, report).
+	ApplyTimeout time.Duration
+}
+
+// BindFlags registers --concurrency, --kube-qps, --kube-burst,
+// --field-manager and --apply-timeout. --cluster is left to the caller, as
+// the all-in-one binary sets it differently.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
+	fs.IntVar(&o.Concurrency, "concurrency", DefaultConcurrency, "apps applied in parallel")
+	o.QPS = DefaultQPS
+	fs.Var((*float32Value)(&o.QPS), "kube-qps", "Kubernetes client queries per second")
+	fs.IntVar(&o.Burst, "kube-burst", DefaultBurst, "Kubernetes client burst")
+	fs.StringVar(&o.FieldManager, "field-manager", DefaultFieldManager, "server-side apply field manager")
+	fs.DurationVar(&o.ApplyTimeout, "apply-timeout", DefaultApplyTimeout, "time limit for one sync of one app")
+}
+
+// withDefaults returns o with zero fields set to their defaults.
+func (o Options) withDefaults() Options {
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.QPS <= 0 {
+		o.QPS = DefaultQPS
+	}
+	if o.Burst <= 0 {
+		o.Burst = DefaultBurst
+	}
+	if o.FieldManager == "" {
+		o.FieldManager = DefaultFieldManager
+	}
+	if o.ApplyTimeout <= 0 {
+		o.ApplyTimeout = DefaultApplyTimeout
+	}
+	return o
+}
+
+// validate checks the options that have no default.
+func (o Options) validate() error {
+	if o.Cluster == "" {
+		return errors.New("cluster name is required")
+	}
+	if err := subject.ValidateName(o.Cluster); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	return nil
+}
+
+// float32Value is a flag.Value for a float32 such as rest.Config.QPS.
+type float32Value float32
+
+func (v *float32Value) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 32) }
+
+func (v *float32Value) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 32)
+	if err != nil {
+		return fmt.Errorf("parse %q: %w", s, err)
+	}
+	*v = float32Value(f)
+	return nil
+}
