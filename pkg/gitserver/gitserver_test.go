@@ -23,6 +23,16 @@ func TestPushAndClone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A plain `git push` from the working clone works, as the quickstart tells users.
+	if _, err := repo.Commit(ctx, map[string]string{"app/cm.yaml": "kind: ConfigMap # v2"}, "second"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("git", "-C", repo.WorkDir, "push", "-q").CombinedOutput(); err != nil {
+		t.Fatalf("plain git push: %v: %s", err, out)
+	}
+	if sha, err = repo.Head(ctx); err != nil {
+		t.Fatal(err)
+	}
 	dst := filepath.Join(t.TempDir(), "clone")
 	if out, err := exec.Command("git", "clone", "--quiet", repo.URL, dst).CombinedOutput(); err != nil {
 		t.Fatalf("clone over http: %v: %s", err, out)

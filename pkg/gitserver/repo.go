@@ -40,7 +40,9 @@ func (s *Server) NewRepo(ctx context.Context, name, workDir string) (*Repo, erro
 	if err := run(ctx, "", "git", "init", "--quiet", "--initial-branch=main", workDir); err != nil {
 		return nil, err
 	}
-	for _, kv := range [][2]string{{"user.name", "Ferry Dev"}, {"user.email", "dev@ferry.local"}, {"commit.gpgsign", "false"}} {
+	// Track origin/main so a plain `git push` works in the working clone.
+	for _, kv := range [][2]string{{"user.name", "Ferry Dev"}, {"user.email", "dev@ferry.local"}, {"commit.gpgsign", "false"},
+		{"branch.main.remote", "origin"}, {"branch.main.merge", "refs/heads/main"}} {
 		if err := run(ctx, workDir, "git", "config", kv[0], kv[1]); err != nil {
 			return nil, err
 		}

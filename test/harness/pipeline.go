@@ -131,8 +131,7 @@ func (p *Pipeline) StartWorker() {
 	ctx, cancel := context.WithCancel(logging.With(p.ctx, "service", "apply"))
 	done := make(chan struct{})
 	p.stopWorker, p.workerDone = cancel, done
-	opts := worker.DefaultOptions()
-	opts.Cluster = p.Cluster
+	opts := worker.Options{Cluster: p.Cluster}
 	go func() {
 		defer close(done)
 		if err := worker.Run(ctx, p.JS, p.Rest, opts); err != nil && !errors.Is(err, context.Canceled) {

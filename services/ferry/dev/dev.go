@@ -94,8 +94,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	g.Go(func() error {
 		return named("render", renderer.Run(logging.With(gctx, "service", "render"), js, renderer.Options{CacheDir: o.path("render-cache")}))
 	})
-	workerOpts := worker.DefaultOptions()
-	workerOpts.Cluster = o.Cluster
+	workerOpts := worker.Options{Cluster: o.Cluster}
 	g.Go(func() error {
 		return named("apply", worker.Run(logging.With(gctx, "service", "apply", "cluster", o.Cluster), js, restCfg, workerOpts))
 	})

@@ -1,0 +1,132 @@
+// Package quickstart runs `ferry dev` as a new user would: build the binary,
+// start it, wait for the sample app, then follow the printed instructions
+// (edit, commit, push) and see the change deployed.
+package quickstart
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// output collects the lines ferry dev prints and lets a test wait for one.
+type output struct {
+	mu    sync.Mutex
+	lines []string
+	added chan struct{}
+}
+
+func (o *output) consume(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		o.mu.Lock()
+		o.lines = append(o.lines, sc.Text())
+		o.mu.Unlock()
+		select {
+		case o.added <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (o *output) text() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return strings.Join(o.lines, "\n")
+}
+
+func (o *output) wait(t *testing.T, re *regexp.Regexp, timeout time.Duration) []string {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		if m := re.FindStringSubmatch(o.text()); m != nil {
+			return m
+		}
+		select {
+		case <-o.added:
+		case <-time.After(200 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("ferry dev did not print %q within %s; output so far:\n%s", re, timeout, o.text())
+		}
+	}
+}
+
+func TestDevQuickstart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "ferry")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./services/ferry")
+	build.Dir = "../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build ferry: %v\n%s", err, out)
+	}
+
+	dir := t.TempDir()
+	cmd := exec.CommandContext(ctx, bin, "dev", "--dir", dir, "--ingest-addr", "127.0.0.1:0", "--nats-port", "-1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out := &output{added: make(chan struct{}, 1)}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	go out.consume(pr)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); _ = pw.Close() }()
+	t.Cleanup(func() {
+		// Graceful stop by PID: ferry dev stops kube-apiserver, then etcd.
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(60 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+			t.Errorf("ferry dev did not stop within 60s of SIGINT")
+		}
+	})
+
+	out.wait(t, regexp.MustCompile(`✓ synced guestbook → local @ \w+: 4 objects`), 12*time.Minute)
+	work := out.wait(t, regexp.MustCompile(`working copy: (\S+)\)`), time.Second)[1]
+	kubeconfig := out.wait(t, regexp.MustCompile(`kubectl --kubeconfig (\S+) get all`), time.Second)[1]
+
+	// Follow the printed instructions.
+	dep := filepath.Join(work, "guestbook", "deployment.yaml")
+	data, err := os.ReadFile(dep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dep, []byte(strings.Replace(string(data), "replicas: 1", "replicas: 3", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"commit", "-qam", "Scale guestbook"}, {"push", "-q"}} {
+		git := exec.CommandContext(ctx, "git", args...)
+		git.Dir = work
+		if b, err := git.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, b)
+		}
+	}
+	out.wait(t, regexp.MustCompile(`✓ synced guestbook → local @ \w+: 4 objects \(1 configured, 3 unchanged\)`), time.Minute)
+
+	// And the cluster agrees, through the kubeconfig the banner printed.
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := kubernetes.NewForConfigOrDie(cfg).AppsV1().Deployments("guestbook").Get(ctx, "guestbook-ui", metav1.GetOptions{})
+	if err != nil || *d.Spec.Replicas != 3 {
+		t.Fatalf("deployment guestbook-ui: %v (err %v), want 3 replicas", d, err)
+	}
+}
