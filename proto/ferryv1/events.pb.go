@@ -567,8 +567,10 @@ type DesiredState struct {
 	Deleted bool `protobuf:"varint,15,opt,name=deleted,proto3" json:"deleted,omitempty"`
 	// When ingest received the push that led here, Unix nanoseconds.
 	ReceivedUnixNano int64 `protobuf:"varint,16,opt,name=received_unix_nano,json=receivedUnixNano,proto3" json:"received_unix_nano,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Fields whose differences are not drift (e.g. spec.replicas under an HPA).
+	IgnoreDifferences []*IgnoreRule `protobuf:"bytes,17,rep,name=ignore_differences,json=ignoreDifferences,proto3" json:"ignore_differences,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *DesiredState) Reset() {
@@ -713,6 +715,92 @@ func (x *DesiredState) GetReceivedUnixNano() int64 {
 	return 0
 }
 
+func (x *DesiredState) GetIgnoreDifferences() []*IgnoreRule {
+	if x != nil {
+		return x.IgnoreDifferences
+	}
+	return nil
+}
+
+// IgnoreRule names fields, by JSON pointer (RFC 6901), whose differences
+// between desired and live are not drift, on the objects it selects. Empty
+// selector fields match every object.
+type IgnoreRule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Namespace     string                 `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	JsonPointers  []string               `protobuf:"bytes,5,rep,name=json_pointers,json=jsonPointers,proto3" json:"json_pointers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IgnoreRule) Reset() {
+	*x = IgnoreRule{}
+	mi := &file_ferry_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IgnoreRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IgnoreRule) ProtoMessage() {}
+
+func (x *IgnoreRule) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IgnoreRule.ProtoReflect.Descriptor instead.
+func (*IgnoreRule) Descriptor() ([]byte, []int) {
+	return file_ferry_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *IgnoreRule) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *IgnoreRule) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *IgnoreRule) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *IgnoreRule) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *IgnoreRule) GetJsonPointers() []string {
+	if x != nil {
+		return x.JsonPointers
+	}
+	return nil
+}
+
 // ObjectRef names one Kubernetes object.
 type ObjectRef struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -727,7 +815,7 @@ type ObjectRef struct {
 
 func (x *ObjectRef) Reset() {
 	*x = ObjectRef{}
-	mi := &file_ferry_v1_events_proto_msgTypes[4]
+	mi := &file_ferry_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +827,7 @@ func (x *ObjectRef) String() string {
 func (*ObjectRef) ProtoMessage() {}
 
 func (x *ObjectRef) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_v1_events_proto_msgTypes[4]
+	mi := &file_ferry_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +840,7 @@ func (x *ObjectRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectRef.ProtoReflect.Descriptor instead.
 func (*ObjectRef) Descriptor() ([]byte, []int) {
-	return file_ferry_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_ferry_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ObjectRef) GetGroup() string {
@@ -803,7 +891,7 @@ type ObjectResult struct {
 
 func (x *ObjectResult) Reset() {
 	*x = ObjectResult{}
-	mi := &file_ferry_v1_events_proto_msgTypes[5]
+	mi := &file_ferry_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +903,7 @@ func (x *ObjectResult) String() string {
 func (*ObjectResult) ProtoMessage() {}
 
 func (x *ObjectResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_v1_events_proto_msgTypes[5]
+	mi := &file_ferry_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +916,7 @@ func (x *ObjectResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectResult.ProtoReflect.Descriptor instead.
 func (*ObjectResult) Descriptor() ([]byte, []int) {
-	return file_ferry_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_ferry_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ObjectResult) GetRef() *ObjectRef {
@@ -886,7 +974,7 @@ type SyncResult struct {
 
 func (x *SyncResult) Reset() {
 	*x = SyncResult{}
-	mi := &file_ferry_v1_events_proto_msgTypes[6]
+	mi := &file_ferry_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +986,7 @@ func (x *SyncResult) String() string {
 func (*SyncResult) ProtoMessage() {}
 
 func (x *SyncResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_v1_events_proto_msgTypes[6]
+	mi := &file_ferry_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +999,7 @@ func (x *SyncResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncResult.ProtoReflect.Descriptor instead.
 func (*SyncResult) Descriptor() ([]byte, []int) {
-	return file_ferry_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_ferry_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SyncResult) GetApp() string {
@@ -1027,7 +1115,7 @@ type DriftedObject struct {
 
 func (x *DriftedObject) Reset() {
 	*x = DriftedObject{}
-	mi := &file_ferry_v1_events_proto_msgTypes[7]
+	mi := &file_ferry_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1127,7 @@ func (x *DriftedObject) String() string {
 func (*DriftedObject) ProtoMessage() {}
 
 func (x *DriftedObject) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_v1_events_proto_msgTypes[7]
+	mi := &file_ferry_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1052,7 +1140,7 @@ func (x *DriftedObject) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DriftedObject.ProtoReflect.Descriptor instead.
 func (*DriftedObject) Descriptor() ([]byte, []int) {
-	return file_ferry_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_ferry_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DriftedObject) GetRef() *ObjectRef {
@@ -1093,14 +1181,16 @@ type DriftEvent struct {
 	Corrected        bool                   `protobuf:"varint,5,opt,name=corrected,proto3" json:"corrected,omitempty"`
 	DetectedUnixNano int64                  `protobuf:"varint,6,opt,name=detected_unix_nano,json=detectedUnixNano,proto3" json:"detected_unix_nano,omitempty"`
 	// Repository the revision belongs to, for links to the commit.
-	RepoUrl       string `protobuf:"bytes,7,opt,name=repo_url,json=repoUrl,proto3" json:"repo_url,omitempty"`
+	RepoUrl string `protobuf:"bytes,7,opt,name=repo_url,json=repoUrl,proto3" json:"repo_url,omitempty"`
+	// Self-heal stopped: another writer keeps reverting Ferry's corrections.
+	Fighting      bool `protobuf:"varint,8,opt,name=fighting,proto3" json:"fighting,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DriftEvent) Reset() {
 	*x = DriftEvent{}
-	mi := &file_ferry_v1_events_proto_msgTypes[8]
+	mi := &file_ferry_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1202,7 @@ func (x *DriftEvent) String() string {
 func (*DriftEvent) ProtoMessage() {}
 
 func (x *DriftEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_v1_events_proto_msgTypes[8]
+	mi := &file_ferry_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1215,7 @@ func (x *DriftEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DriftEvent.ProtoReflect.Descriptor instead.
 func (*DriftEvent) Descriptor() ([]byte, []int) {
-	return file_ferry_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_ferry_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DriftEvent) GetApp() string {
@@ -1177,6 +1267,13 @@ func (x *DriftEvent) GetRepoUrl() string {
 	return ""
 }
 
+func (x *DriftEvent) GetFighting() bool {
+	if x != nil {
+		return x.Fighting
+	}
+	return false
+}
+
 // Command is published on ferry.cmd.<cluster>.<app>.<verb>.
 type Command struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -1194,7 +1291,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_ferry_v1_events_proto_msgTypes[9]
+	mi := &file_ferry_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1303,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_v1_events_proto_msgTypes[9]
+	mi := &file_ferry_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1316,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_ferry_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_ferry_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Command) GetId() string {
@@ -1300,7 +1397,7 @@ const file_ferry_v1_events_proto_rawDesc = "" +
 	"SyncPolicy\x12\x1c\n" +
 	"\tautomated\x18\x01 \x01(\bR\tautomated\x12\x14\n" +
 	"\x05prune\x18\x02 \x01(\bR\x05prune\x12\x1b\n" +
-	"\tself_heal\x18\x03 \x01(\bR\bselfHeal\"\xd0\x03\n" +
+	"\tself_heal\x18\x03 \x01(\bR\bselfHeal\"\x95\x04\n" +
 	"\fDesiredState\x12\x10\n" +
 	"\x03app\x18\x01 \x01(\tR\x03app\x12\x18\n" +
 	"\acluster\x18\x02 \x01(\tR\acluster\x12\x1c\n" +
@@ -1318,7 +1415,15 @@ const file_ferry_v1_events_proto_rawDesc = "" +
 	"\x04tool\x18\r \x01(\tR\x04tool\x12,\n" +
 	"\x12rendered_unix_nano\x18\x0e \x01(\x03R\x10renderedUnixNano\x12\x18\n" +
 	"\adeleted\x18\x0f \x01(\bR\adeleted\x12,\n" +
-	"\x12received_unix_nano\x18\x10 \x01(\x03R\x10receivedUnixNano\"\x81\x01\n" +
+	"\x12received_unix_nano\x18\x10 \x01(\x03R\x10receivedUnixNano\x12C\n" +
+	"\x12ignore_differences\x18\x11 \x03(\v2\x14.ferry.v1.IgnoreRuleR\x11ignoreDifferences\"\x8d\x01\n" +
+	"\n" +
+	"IgnoreRule\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x12#\n" +
+	"\rjson_pointers\x18\x05 \x03(\tR\fjsonPointers\"\x81\x01\n" +
 	"\tObjectRef\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x12\n" +
@@ -1352,7 +1457,7 @@ const file_ferry_v1_events_proto_rawDesc = "" +
 	"\x04diff\x18\x02 \x01(\tR\x04diff\x12\x1d\n" +
 	"\n" +
 	"changed_by\x18\x03 \x01(\tR\tchangedBy\x12\x18\n" +
-	"\adeleted\x18\x04 \x01(\bR\adeleted\"\xee\x01\n" +
+	"\adeleted\x18\x04 \x01(\bR\adeleted\"\x8a\x02\n" +
 	"\n" +
 	"DriftEvent\x12\x10\n" +
 	"\x03app\x18\x01 \x01(\tR\x03app\x12\x18\n" +
@@ -1361,7 +1466,8 @@ const file_ferry_v1_events_proto_rawDesc = "" +
 	"\aobjects\x18\x04 \x03(\v2\x17.ferry.v1.DriftedObjectR\aobjects\x12\x1c\n" +
 	"\tcorrected\x18\x05 \x01(\bR\tcorrected\x12,\n" +
 	"\x12detected_unix_nano\x18\x06 \x01(\x03R\x10detectedUnixNano\x12\x19\n" +
-	"\brepo_url\x18\a \x01(\tR\arepoUrl\"\xd8\x01\n" +
+	"\brepo_url\x18\a \x01(\tR\arepoUrl\x12\x1a\n" +
+	"\bfighting\x18\b \x01(\bR\bfighting\"\xd8\x01\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03app\x18\x02 \x01(\tR\x03app\x12\x18\n" +
@@ -1411,7 +1517,7 @@ func file_ferry_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_ferry_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_ferry_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_ferry_v1_events_proto_goTypes = []any{
 	(Phase)(0),            // 0: ferry.v1.Phase
 	(Health)(0),           // 1: ferry.v1.Health
@@ -1421,30 +1527,32 @@ var file_ferry_v1_events_proto_goTypes = []any{
 	(*Commit)(nil),        // 5: ferry.v1.Commit
 	(*SyncPolicy)(nil),    // 6: ferry.v1.SyncPolicy
 	(*DesiredState)(nil),  // 7: ferry.v1.DesiredState
-	(*ObjectRef)(nil),     // 8: ferry.v1.ObjectRef
-	(*ObjectResult)(nil),  // 9: ferry.v1.ObjectResult
-	(*SyncResult)(nil),    // 10: ferry.v1.SyncResult
-	(*DriftedObject)(nil), // 11: ferry.v1.DriftedObject
-	(*DriftEvent)(nil),    // 12: ferry.v1.DriftEvent
-	(*Command)(nil),       // 13: ferry.v1.Command
+	(*IgnoreRule)(nil),    // 8: ferry.v1.IgnoreRule
+	(*ObjectRef)(nil),     // 9: ferry.v1.ObjectRef
+	(*ObjectResult)(nil),  // 10: ferry.v1.ObjectResult
+	(*SyncResult)(nil),    // 11: ferry.v1.SyncResult
+	(*DriftedObject)(nil), // 12: ferry.v1.DriftedObject
+	(*DriftEvent)(nil),    // 13: ferry.v1.DriftEvent
+	(*Command)(nil),       // 14: ferry.v1.Command
 }
 var file_ferry_v1_events_proto_depIdxs = []int32{
 	5,  // 0: ferry.v1.PushEvent.commits:type_name -> ferry.v1.Commit
 	6,  // 1: ferry.v1.DesiredState.sync:type_name -> ferry.v1.SyncPolicy
-	8,  // 2: ferry.v1.ObjectResult.ref:type_name -> ferry.v1.ObjectRef
-	2,  // 3: ferry.v1.ObjectResult.action:type_name -> ferry.v1.Action
-	1,  // 4: ferry.v1.ObjectResult.health:type_name -> ferry.v1.Health
-	0,  // 5: ferry.v1.SyncResult.phase:type_name -> ferry.v1.Phase
-	1,  // 6: ferry.v1.SyncResult.health:type_name -> ferry.v1.Health
-	9,  // 7: ferry.v1.SyncResult.objects:type_name -> ferry.v1.ObjectResult
-	8,  // 8: ferry.v1.DriftedObject.ref:type_name -> ferry.v1.ObjectRef
-	11, // 9: ferry.v1.DriftEvent.objects:type_name -> ferry.v1.DriftedObject
-	3,  // 10: ferry.v1.Command.verb:type_name -> ferry.v1.Verb
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	8,  // 2: ferry.v1.DesiredState.ignore_differences:type_name -> ferry.v1.IgnoreRule
+	9,  // 3: ferry.v1.ObjectResult.ref:type_name -> ferry.v1.ObjectRef
+	2,  // 4: ferry.v1.ObjectResult.action:type_name -> ferry.v1.Action
+	1,  // 5: ferry.v1.ObjectResult.health:type_name -> ferry.v1.Health
+	0,  // 6: ferry.v1.SyncResult.phase:type_name -> ferry.v1.Phase
+	1,  // 7: ferry.v1.SyncResult.health:type_name -> ferry.v1.Health
+	10, // 8: ferry.v1.SyncResult.objects:type_name -> ferry.v1.ObjectResult
+	9,  // 9: ferry.v1.DriftedObject.ref:type_name -> ferry.v1.ObjectRef
+	12, // 10: ferry.v1.DriftEvent.objects:type_name -> ferry.v1.DriftedObject
+	3,  // 11: ferry.v1.Command.verb:type_name -> ferry.v1.Verb
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_ferry_v1_events_proto_init() }
@@ -1458,7 +1566,7 @@ func file_ferry_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_v1_events_proto_rawDesc), len(file_ferry_v1_events_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
