@@ -1,4 +1,5 @@
-// Command drift consumes Ferry's sync results and drift events and alerts.
+// Command drift consumes Ferry's sync results and drift events, alerts
+// Slack once per incident and sets commit statuses on the Git host.
 package main
 
 import (
@@ -14,27 +15,35 @@ import (
 	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/telemetry"
 	"github.com/ferrycd/ferry/services/drift/alerter"
+	"github.com/ferrycd/ferry/services/drift/config"
 )
 
 func main() {
 	var (
-		logOpts  logging.Options
-		natsOpts natsconn.Options
+		logOpts    logging.Options
+		natsOpts   natsconn.Options
+		configPath string
 	)
 	fs := flag.NewFlagSet("drift", flag.ExitOnError)
 	logOpts.BindFlags(fs)
 	natsOpts.BindFlags(fs)
+	fs.StringVar(&configPath, "config", os.Getenv(config.EnvConfig),
+		"alert routing and commit status config (YAML); empty logs only (env "+config.EnvConfig+")")
 	_ = fs.Parse(os.Args[1:])
 	log := logging.Stderr(logOpts)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(logging.Into(ctx, log), natsOpts); err != nil {
+	if err := run(logging.Into(ctx, log), natsOpts, configPath); err != nil {
 		log.Error("drift stopped", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, natsOpts natsconn.Options) error {
+func run(ctx context.Context, natsOpts natsconn.Options, configPath string) error {
+	cfg, err := config.Load(configPath)
+	if err != nil {
+		return err
+	}
 	shutdown, err := telemetry.Setup(ctx, "ferry-drift")
 	if err != nil {
 		return err
@@ -48,5 +57,5 @@ func run(ctx context.Context, natsOpts natsconn.Options) error {
 	if err := stream.Ensure(ctx, js, stream.DefaultOptions()); err != nil {
 		return fmt.Errorf("set up streams: %w", err)
 	}
-	return alerter.Run(ctx, js, alerter.Options{})
+	return alerter.Run(ctx, js, alerter.Options{Config: cfg})
 }
