@@ -32,6 +32,10 @@ const (
 	BucketClusters = "ferry-clusters"
 	// BucketBundles is the object store for large rendered bundles.
 	BucketBundles = "ferry-bundles"
+	// BucketIncidents holds the drift service's open alert incidents.
+	BucketIncidents = "ferry-incidents"
+	// BucketCommitStatus holds the last commit status reported per revision and cluster.
+	BucketCommitStatus = "ferry-commit-status"
 )
 
 // Subject prefixes, one per stream.

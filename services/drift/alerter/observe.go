@@ -55,6 +55,12 @@ func observeDrift(ev *ferryv1.DriftEvent) incident.Observation {
 		o.Summary += fmt.Sprintf(", %d deleted", deleted)
 	}
 	o.Diff = clip(diff.String(), maxStoredDiff)
+	if ev.GetFighting() {
+		// Only a new revision (a successful sync) ends a fight.
+		o.Kind, o.Severity = incident.KindFighting, config.SeverityError
+		o.Summary = "self-heal stopped: another writer keeps reverting Ferry's corrections; " + o.Summary
+		return o
+	}
 	if ev.GetCorrected() {
 		o.OneShot, o.Severity = true, config.SeverityInfo
 		o.Resolves, o.Reason = []incident.Kind{incident.KindDrift}, "drift corrected by self-heal"
@@ -94,7 +100,7 @@ func observeResult(res *ferryv1.SyncResult) (o incident.Observation, ok bool) {
 			}
 			o.Resolves, o.Reason = []incident.Kind{incident.KindFailed}, "synced "+sha
 		case ferryv1.Health_HEALTH_HEALTHY:
-			o.Resolves = []incident.Kind{incident.KindFailed, incident.KindDegraded, incident.KindDrift}
+			o.Resolves = []incident.Kind{incident.KindFailed, incident.KindDegraded, incident.KindDrift, incident.KindFighting}
 			o.Reason = "synced " + sha + " and healthy"
 		default:
 			o.Resolves, o.Reason = []incident.Kind{incident.KindFailed}, "synced "+sha

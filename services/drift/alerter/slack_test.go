@@ -220,3 +220,29 @@ func TestRestartKeepsOpenIncident(t *testing.T) {
 		t.Error("the repeat after restart did not update the original message")
 	}
 }
+
+// A fight with another writer is its own incident, at error severity,
+// and only a successful sync of a new revision resolves it.
+func TestFightingIsItsOwnIncident(t *testing.T) {
+	js := startJS(t)
+	slack := newFakeSlack(t)
+	startAlerter(t, js, webhookConfig(slack.hookURL("ops")))
+
+	ev := driftEvent("prod", "guestbook", false, "spec.replicas: 3 → 5")
+	ev.Fighting = true
+	publishDrift(t, js, traced(traceHex), ev)
+	waitFor(t, func() bool { return len(slack.all("ops")) == 1 })
+	m := slack.all("ops")[0]
+	if all := m.Text + blockText(m.Blocks); !strings.Contains(all, "fighting another writer") || !strings.Contains(all, "self-heal stopped") {
+		t.Fatalf("fighting alert does not say so:\n%s", all)
+	}
+	// A corrected drift does not end the fight: no resolved message.
+	corrected := driftEvent("prod", "guestbook", true, "spec.replicas: 3 → 5")
+	publishDrift(t, js, traced(traceHex), corrected)
+	waitSettled(t, js, subject.StreamDrift)
+	for _, m := range slack.all("ops") {
+		if strings.Contains(m.Text+blockText(m.Blocks), "Resolved: Self-heal stopped") {
+			t.Fatalf("corrected drift resolved the fight: %s", m.Text)
+		}
+	}
+}

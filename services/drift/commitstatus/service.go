@@ -26,7 +26,7 @@ const Durable = "drift-commit-status"
 
 // Bucket remembers the last state reported per cluster and commit, so a
 // late "pending" never overwrites a final state. (To move into pkg/subject.)
-const Bucket = "ferry-commit-status"
+const Bucket = subject.BucketCommitStatus
 
 // MaxDeliver bounds attempts per event: a Git host that stays down loses
 // its statuses, never the deploys.

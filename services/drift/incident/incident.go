@@ -25,6 +25,9 @@ const (
 	KindFailed Kind = "failed"
 	// KindDegraded is an applied app whose health is degraded.
 	KindDegraded Kind = "degraded"
+	// KindFighting is self-heal stopped because another writer keeps
+	// reverting Ferry's corrections.
+	KindFighting Kind = "fighting"
 )
 
 // Op is one kind of Slack message an incident needs.

@@ -7,11 +7,12 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ferrycd/ferry/pkg/subject"
 )
 
 // Bucket is the JetStream KV bucket holding one State per cluster and app.
-// (To move into pkg/subject next to the other bucket names.)
-const Bucket = "ferry-incidents"
+const Bucket = subject.BucketIncidents
 
 // ErrConflict reports that the state changed since it was read; read it
 // again and reapply.

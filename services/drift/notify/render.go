@@ -60,6 +60,7 @@ func titleFor(s Subject, inc *incident.Incident, op incident.Op) string {
 	where := fmt.Sprintf("*%s* on *%s*", esc(s.App), esc(s.Cluster))
 	what := map[incident.Kind]string{
 		incident.KindDrift: "Drift in", incident.KindFailed: "Sync failed for", incident.KindDegraded: "Degraded:",
+		incident.KindFighting: "Self-heal stopped, fighting another writer, in",
 	}[inc.Kind]
 	switch {
 	case op == incident.OpNotice:
@@ -73,7 +74,7 @@ func titleFor(s Subject, inc *incident.Incident, op incident.Op) string {
 	case op == incident.OpReminder || op == incident.OpReply:
 		return fmt.Sprintf(":repeat: Still open (%d×): %s %s", inc.Count, what, where)
 	}
-	icon := map[incident.Kind]string{incident.KindDrift: ":warning:", incident.KindFailed: ":x:", incident.KindDegraded: ":large_orange_circle:"}[inc.Kind]
+	icon := map[incident.Kind]string{incident.KindDrift: ":warning:", incident.KindFailed: ":x:", incident.KindDegraded: ":large_orange_circle:", incident.KindFighting: ":crossed_swords:"}[inc.Kind]
 	return fmt.Sprintf("%s %s %s", icon, what, where)
 }
 
@@ -81,7 +82,7 @@ func details(inc *incident.Incident) string {
 	var b strings.Builder
 	if inc.Summary != "" {
 		label := "*What drifted*"
-		if inc.Kind != incident.KindDrift {
+		if inc.Kind != incident.KindDrift && inc.Kind != incident.KindFighting {
 			label = "*Error*"
 		}
 		fmt.Fprintf(&b, "%s\n%s\n", label, esc(truncate(inc.Summary, MaxSummary)))

@@ -1,0 +1,19 @@
+package subject
+
+import "testing"
+
+func TestWorkerNames(t *testing.T) {
+	for got, want := range map[string]string{
+		CommandReply("prod", "abc"):       "ferry.reply.prod.abc",
+		CommandRepliesForCluster("prod"):  "ferry.reply.prod.>",
+		ApplyConsumer("prod"):             "apply-prod",
+		CommandConsumer("prod"):           "cmd-prod",
+		HistoryConsumer("prod"):           "history-prod",
+		WorkerInboxPrefix("prod"):         "_INBOX_prod",
+		Command("prod", "web", VerbUnpin): "ferry.cmd.prod.web.unpin",
+	} {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+}
