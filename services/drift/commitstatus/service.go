@@ -25,7 +25,7 @@ import (
 const Durable = "drift-commit-status"
 
 // Bucket remembers the last state reported per cluster and commit, so a
-// late "pending" never overwrites a final state. (To move into pkg/subject.)
+// late "pending" never overwrites a final state.
 const Bucket = subject.BucketCommitStatus
 
 // MaxDeliver bounds attempts per event: a Git host that stays down loses
