@@ -22,6 +22,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/services/apply/worker"
 	"github.com/ferrycd/ferry/services/drift/alerter"
+	"github.com/ferrycd/ferry/services/drift/config"
 	"github.com/ferrycd/ferry/services/ingest/webhook"
 	"github.com/ferrycd/ferry/services/render/renderer"
 )
@@ -40,6 +41,10 @@ func Run(ctx context.Context, o Options) (err error) {
 		}
 	}
 	log := logging.From(ctx)
+	driftCfg, err := config.Load(o.DriftConfig)
+	if err != nil {
+		return fmt.Errorf("drift config: %w", err)
+	}
 
 	ns, err := natsserver.Start(natsserver.Options{Port: o.NATSPort, StoreDir: o.path("nats"), Name: "ferry-dev"})
 	if err != nil {
@@ -99,7 +104,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		return named("apply", worker.Run(logging.With(gctx, "service", "apply", "cluster", o.Cluster), js, restCfg, workerOpts))
 	})
 	g.Go(func() error {
-		return named("drift", alerter.Run(logging.With(gctx, "service", "drift"), js, alerter.Options{}))
+		return named("drift", alerter.Run(logging.With(gctx, "service", "drift"), js, alerter.Options{Config: driftCfg}))
 	})
 	g.Go(func() error { return named("status", followStatus(gctx, js, o.Out)) })
 

@@ -24,6 +24,9 @@ type Options struct {
 	IngestAddr string
 	// NATSPort for the embedded server; -1 picks a free one.
 	NATSPort int
+	// DriftConfig is the drift service's alert routing and commit status
+	// file; empty logs alerts only.
+	DriftConfig string
 	// Out receives the human-readable banner and deploy lines.
 	Out io.Writer
 }
@@ -40,6 +43,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Cluster, "cluster", o.Cluster, "cluster name served by the in-process apply worker")
 	fs.StringVar(&o.IngestAddr, "ingest-addr", o.IngestAddr, "webhook listen address")
 	fs.IntVar(&o.NATSPort, "nats-port", o.NATSPort, "embedded NATS port (-1 for any free port)")
+	fs.StringVar(&o.DriftConfig, "drift-config", o.DriftConfig, "alert routing (Slack) and commit status config, see services/drift/drift.example.yaml")
 }
 
 func (o Options) path(elem ...string) string {
