@@ -25,6 +25,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/services/apply/worker"
 	"github.com/ferrycd/ferry/services/drift/alerter"
+	"github.com/ferrycd/ferry/services/drift/config"
 	"github.com/ferrycd/ferry/services/ingest/webhook"
 	"github.com/ferrycd/ferry/services/render/renderer"
 )
@@ -39,6 +40,8 @@ type Config struct {
 	Cluster string
 	// Secret signs webhooks for every provider.
 	Secret string
+	// Drift routes alerts and commit statuses; nil logs only.
+	Drift *config.Config
 }
 
 // Pipeline is a running ingest → render → apply → drift pipeline.
@@ -106,7 +109,7 @@ func Start(ctx context.Context, cfg Config) (_ *Pipeline, err error) {
 	p.goRun("render", func(ctx context.Context) error {
 		return renderer.Run(ctx, p.JS, renderer.Options{CacheDir: filepath.Join(cfg.Dir, "render-cache")})
 	})
-	p.goRun("drift", func(ctx context.Context) error { return alerter.Run(ctx, p.JS, alerter.Options{Counters: p.Counters}) })
+	p.goRun("drift", func(ctx context.Context) error { return alerter.Run(ctx, p.JS, alerter.Options{Counters: p.Counters, Config: cfg.Drift}) })
 	p.StartWorker()
 	return p, nil
 }
