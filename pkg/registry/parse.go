@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -54,12 +55,75 @@ func Parse(file string, data []byte) (*Registry, error) {
 	if err := reg.Validate(); err != nil {
 		return nil, err
 	}
+	reg.resolveClusters()
 	return reg, nil
+}
+
+// resolveClusters copies clusters[] settings into destinations that do
+// not set them themselves.
+func (r *Registry) resolveClusters() {
+	versions := make(map[string]string, len(r.Clusters))
+	for _, c := range r.Clusters {
+		versions[c.Name] = c.KubeVersion
+	}
+	for i := range r.Apps {
+		for j := range r.Apps[i].Destinations {
+			d := &r.Apps[i].Destinations[j]
+			if d.KubeVersion == "" {
+				d.KubeVersion = versions[d.Cluster]
+			}
+		}
+	}
+}
+
+// ClusterError is a validation failure in clusters[].
+type ClusterError struct {
+	// File is the registry file.
+	File string
+	// Index is the cluster's position in clusters[].
+	Index int
+	// Field is the field inside the cluster, e.g. kubeVersion.
+	Field string
+	// Err says what is wrong.
+	Err error
+}
+
+// Error reads like `ferry.yaml: clusters[0]: kubeVersion: ...`.
+func (e *ClusterError) Error() string {
+	return fmt.Sprintf("%s: clusters[%d]: %s: %v", e.File, e.Index, e.Field, e.Err)
+}
+
+// Unwrap returns the cause and ErrInvalid.
+func (e *ClusterError) Unwrap() []error { return []error{ErrInvalid, e.Err} }
+
+// kubeVersionPattern accepts 1.37, v1.37, 1.37.2, v1.37.2-gke.1.
+var kubeVersionPattern = regexp.MustCompile(`^v?[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.+-]+)?$`)
+
+func validateKubeVersion(v string) error {
+	if !kubeVersionPattern.MatchString(v) {
+		return fmt.Errorf("%q is not a Kubernetes version like 1.37 or v1.37.2", v)
+	}
+	return nil
 }
 
 // Validate checks names, required fields, paths and refs of every app.
 func (r *Registry) Validate() error {
 	var errs []error
+	clusterSeen := make(map[string]int, len(r.Clusters))
+	for i, c := range r.Clusters {
+		if err := subject.ValidateName(c.Name); err != nil {
+			errs = append(errs, &ClusterError{File: r.File, Index: i, Field: "name", Err: err})
+		} else if j, dup := clusterSeen[c.Name]; dup {
+			errs = append(errs, &ClusterError{File: r.File, Index: i, Field: "name", Err: fmt.Errorf("duplicate cluster, first declared at clusters[%d]", j)})
+		} else {
+			clusterSeen[c.Name] = i
+		}
+		if c.KubeVersion != "" {
+			if err := validateKubeVersion(c.KubeVersion); err != nil {
+				errs = append(errs, &ClusterError{File: r.File, Index: i, Field: "kubeVersion", Err: err})
+			}
+		}
+	}
 	seen := make(map[string]int, len(r.Apps))
 	for i := range r.Apps {
 		a := &r.Apps[i]
@@ -114,6 +178,11 @@ func (r *Registry) Validate() error {
 			if d.Path != "" {
 				if err := validatePath(d.Path); err != nil {
 					fail(field+".path", err)
+				}
+			}
+			if d.KubeVersion != "" {
+				if err := validateKubeVersion(d.KubeVersion); err != nil {
+					fail(field+".kubeVersion", err)
 				}
 			}
 			for k, v := range d.Values {

@@ -114,7 +114,7 @@ apps:
 			[]string{"ferry.yaml: ", "line 3: field sourc not found"}, nil},
 		{"unknown destination field", "apps:\n  - name: a\n    source: {repo: r, path: p}\n    destinations: [{cluster: c, namespce: x}]\n",
 			[]string{"field namespce not found"}, nil},
-		{"unknown top-level field", "apps: []\nclusters: []\n", []string{"field clusters not found"}, nil},
+		{"unknown top-level field", "apps: []\nclustrs: []\n", []string{"field clustrs not found"}, nil},
 		{"wrong type", "apps:\n  - name: a\n    source: {repo: r, path: p}\n    destinations: [{cluster: c}]\n    sync: {prune: maybe}\n",
 			[]string{"ferry.yaml: ", "line 5"}, nil},
 		{"two documents", "apps: []\n---\napps: []\n", []string{"more than one YAML document"}, nil},
@@ -193,4 +193,41 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// clusters[] gives destinations their Kubernetes version unless they set
+// their own; bad versions and unknown fields name the file and field.
+func TestParseKubeVersion(t *testing.T) {
+	data := []byte(`clusters:
+- {name: prod, kubeVersion: "1.36"}
+apps:
+- name: web
+  source: {repo: https://git.example.com/a.git, path: web}
+  destinations:
+  - {cluster: prod}
+  - {cluster: edge, kubeVersion: v1.35.2}
+  - {cluster: dev}
+`)
+	reg, err := Parse("ferry.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := reg.App("web")
+	got := []string{a.KubeVersionFor(a.Destinations[0]), a.KubeVersionFor(a.Destinations[1]), a.KubeVersionFor(a.Destinations[2])}
+	if got[0] != "1.36" || got[1] != "v1.35.2" || got[2] != DefaultKubeVersion {
+		t.Errorf("kube versions = %v", got)
+	}
+	bad := []byte(`clusters:
+- {name: prod, kubeVersion: latest}
+apps:
+- name: web
+  source: {repo: https://git.example.com/a.git, path: web}
+  destinations: [{cluster: prod, kubeVersion: "1"}]
+`)
+	_, err = Parse("ferry.yaml", bad)
+	if err == nil || !errors.Is(err, ErrInvalid) ||
+		!strings.Contains(err.Error(), `ferry.yaml: clusters[0]: kubeVersion: "latest"`) ||
+		!strings.Contains(err.Error(), `ferry.yaml: apps[0] "web": destinations[0].kubeVersion`) {
+		t.Errorf("err = %v", err)
+	}
 }

@@ -17,12 +17,28 @@ const FileName = "ferry.yaml"
 // ref is set: the default branch a fresh repository pushes, "main".
 const DefaultRef = "main"
 
+// DefaultKubeVersion is the Kubernetes version Helm's .Capabilities report
+// for a cluster whose version the registry does not give.
+const DefaultKubeVersion = "1.37"
+
 // Registry is one parsed ferry.yaml.
 type Registry struct {
 	// File names the source in errors, e.g. "ferry.yaml".
 	File string `json:"-" yaml:"-"`
+	// Clusters optionally describes target clusters; Parse copies their
+	// settings into every destination on that cluster.
+	Clusters []Cluster `json:"clusters,omitempty" yaml:"clusters,omitempty"`
 	// Apps in declaration order; names are unique.
 	Apps []App `json:"apps" yaml:"apps"`
+}
+
+// Cluster holds per-cluster render settings.
+type Cluster struct {
+	// Name is the cluster's name, as in destinations.
+	Name string `json:"name" yaml:"name"`
+	// KubeVersion is the cluster's Kubernetes version ("1.37", "v1.36.2"),
+	// reported to Helm charts as .Capabilities.KubeVersion.
+	KubeVersion string `json:"kubeVersion,omitempty" yaml:"kubeVersion,omitempty"`
 }
 
 // App is one application: where its manifests come from, where they go and
@@ -62,6 +78,10 @@ type Destination struct {
 	Values []string `json:"values,omitempty" yaml:"values,omitempty"`
 	// ValuesObject are inline values, applied after the value files.
 	ValuesObject map[string]any `json:"valuesObject,omitempty" yaml:"valuesObject,omitempty"`
+	// KubeVersion is the cluster's Kubernetes version for Helm's
+	// .Capabilities; set here or under clusters[], DefaultKubeVersion when
+	// neither says.
+	KubeVersion string `json:"kubeVersion,omitempty" yaml:"kubeVersion,omitempty"`
 }
 
 // SyncPolicy says how an app's destinations are reconciled.
@@ -94,6 +114,15 @@ func (a *App) PathFor(d Destination) string {
 		return cleanPath(d.Path)
 	}
 	return cleanPath(a.Source.Path)
+}
+
+// KubeVersionFor returns the Kubernetes version destination d renders
+// for: its own, else DefaultKubeVersion.
+func (a *App) KubeVersionFor(d Destination) string {
+	if d.KubeVersion != "" {
+		return d.KubeVersion
+	}
+	return DefaultKubeVersion
 }
 
 // App returns the app named name, or nil.

@@ -21,6 +21,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/ferrycd/ferry/pkg/subject"
@@ -28,6 +29,9 @@ import (
 
 // ErrRevisionNotFound reports a commit the remote did not provide.
 var ErrRevisionNotFound = errors.New("revision not found")
+
+// ErrBranchNotFound reports a branch the remote does not have (yet).
+var ErrBranchNotFound = errors.New("branch not found")
 
 // remoteName is the remote every cached repository fetches from.
 const remoteName = "origin"
@@ -137,7 +141,7 @@ func (c *Cache) checkout(ctx context.Context, e *repoEntry, url, branch string, 
 	if err != nil {
 		return nil, fmt.Errorf("read tree of %s: %w", want, err)
 	}
-	snap := &Snapshot{Commit: commit, tree: tree}
+	snap := &Snapshot{Commit: commit, tree: tree, repo: e.repo}
 	if ref, err := e.repo.Reference(local, true); err == nil && ref.Hash() != want {
 		if tip, err := e.repo.CommitObject(ref.Hash()); err == nil {
 			snap.Tip = tip.Hash
@@ -225,4 +229,51 @@ func (c *Cache) fetch(ctx context.Context, e *repoEntry, local plumbing.Referenc
 		return nil, fmt.Errorf("%w: %s in %s: %w", ErrRevisionNotFound, want, e.url, err)
 	}
 	return commit, nil
+}
+
+// Latest fetches branch of url and returns a snapshot of its tip, for
+// rendering a repository no push has been seen for yet (an app just added
+// to the registry). Like Checkout, the snapshot holds the repository's
+// lock until Close.
+func (c *Cache) Latest(ctx context.Context, url, branch string) (*Snapshot, error) {
+	e := c.entry(url)
+	e.mu.Lock()
+	snap, err := c.latest(ctx, e, url, branch)
+	if err != nil {
+		e.mu.Unlock()
+		return nil, err
+	}
+	snap.unlock = e.mu.Unlock
+	return snap, nil
+}
+
+func (c *Cache) latest(ctx context.Context, e *repoEntry, url, branch string) (*Snapshot, error) {
+	if err := c.open(e, url); err != nil {
+		return nil, err
+	}
+	local := plumbing.NewBranchReferenceName(branch)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	c.fetches.Add(1)
+	spec := config.RefSpec("+" + local.String() + ":" + local.String())
+	err := e.repo.FetchContext(ctx, &git.FetchOptions{RemoteName: remoteName, RefSpecs: []config.RefSpec{spec}, Tags: git.NoTags, Force: true})
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) || errors.Is(err, git.NoMatchingRefSpecError{}) {
+		return nil, fmt.Errorf("%w: %s in %s: %w", ErrBranchNotFound, branch, url, err)
+	}
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil, fmt.Errorf("fetch %s from %s: %w", branch, url, err)
+	}
+	ref, err := e.repo.Reference(local, true)
+	if err != nil {
+		return nil, fmt.Errorf("%w: branch %s in %s: %w", ErrRevisionNotFound, branch, url, err)
+	}
+	commit, err := e.repo.CommitObject(ref.Hash())
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", ref.Hash(), err)
+	}
+	tree, err := commit.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("read tree of %s: %w", ref.Hash(), err)
+	}
+	return &Snapshot{Commit: commit, tree: tree, repo: e.repo}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 
+	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -18,6 +19,7 @@ type Snapshot struct {
 	Tip plumbing.Hash
 
 	tree       *object.Tree
+	repo       *git.Repository
 	superseded bool
 	unlock     func()
 }

@@ -1,13 +1,17 @@
 package renderer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,6 +39,36 @@ type env struct {
 	git      *gitserver.Server
 	cacheDir string
 	pushes   atomic.Int64
+	r        atomic.Pointer[renderer]
+	logs     *syncBuffer // everything render logged, at debug level
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// counters returns what the running renderer did so far.
+func (e *env) counters() Counters {
+	e.t.Helper()
+	r := e.r.Load()
+	if r == nil {
+		e.t.Fatal("renderer not started")
+	}
+	return r.state.counters()
 }
 
 func newEnv(t testing.TB, opts Options) *env {
@@ -49,10 +83,16 @@ func newEnv(t testing.TB, opts Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := logging.Into(context.Background(), logging.Discard())
+	logs := &syncBuffer{}
+	var w io.Writer = logs
 	if testing.Verbose() {
-		ctx = logging.Into(context.Background(), logging.Stderr(logging.Options{Level: "debug", Format: "text"}))
+		w = io.MultiWriter(logs, os.Stderr)
 	}
+	logger, err := logging.New(w, logging.Options{Level: "debug", Format: "text"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := logging.Into(context.Background(), logger)
 	if err := stream.Ensure(ctx, js, stream.Options{Storage: jetstream.MemoryStorage}); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +101,8 @@ func newEnv(t testing.TB, opts Options) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = gs.Close() })
-	e := &env{t: t, ctx: ctx, js: js, git: gs, cacheDir: t.TempDir()}
+	e := &env{t: t, ctx: ctx, js: js, git: gs, cacheDir: t.TempDir(), logs: logs}
+	opts.started = func(r *renderer) { e.r.Store(r) }
 	if opts.CacheDir == "" {
 		opts.CacheDir = e.cacheDir
 	}
@@ -108,9 +149,15 @@ func (e *env) commit(r *gitserver.Repo, files map[string]string) (string, *ferry
 
 func (e *env) publishPush(url, ref, after string) *ferryv1.PushEvent {
 	e.t.Helper()
+	return e.publishPushFrom(url, ref, "", after)
+}
+
+// publishPushFrom publishes a push from before to after, as ingest would.
+func (e *env) publishPushFrom(url, ref, before, after string) *ferryv1.PushEvent {
+	e.t.Helper()
 	ev := &ferryv1.PushEvent{
 		Id: fmt.Sprintf("delivery-%d", e.pushes.Add(1)), Provider: "gitea", RepoKey: subject.RepoKey(url),
-		CloneUrl: url, Ref: ref, After: after, ReceivedUnixNano: time.Now().UnixNano(),
+		CloneUrl: url, Ref: ref, Before: before, After: after, ReceivedUnixNano: time.Now().UnixNano(),
 	}
 	e.publish(ev)
 	return ev
@@ -253,4 +300,25 @@ func golden(t *testing.T, name string, got []byte) {
 
 func platformYAML(apps ...string) string {
 	return "apps:\n" + strings.Join(apps, "")
+}
+
+// gitOut runs git in dir.
+func gitOut(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// lastRevision returns the revision of cluster/app's newest desired state.
+func (e *env) lastRevision(cluster, app string) string {
+	e.t.Helper()
+	var ds ferryv1.DesiredState
+	if !e.last(subject.StreamDesired, subject.Desired(cluster, app), &ds) {
+		return ""
+	}
+	return ds.GetRevision()
 }

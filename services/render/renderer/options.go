@@ -39,6 +39,12 @@ type Options struct {
 	// publishes a failure status for its apps and terminates it. Default 20
 	// (about an hour with the default delays).
 	MaxDeliveries int
+	// CacheBytes bounds the rendered-output cache. Default 256 MiB.
+	CacheBytes int64
+
+	// started, when set (by tests), is called with the renderer once Run
+	// has built it.
+	started func(*renderer)
 }
 
 // BindFlags registers the options as flags, defaulting to FERRY_RENDER_*
@@ -50,6 +56,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.PlatformRef, "platform-ref", envOr("FERRY_RENDER_PLATFORM_REF", registry.DefaultRef), "branch whose ferry.yaml defines the apps")
 	fs.DurationVar(&o.RetryInitial, "retry-initial", envDuration("FERRY_RENDER_RETRY_INITIAL", time.Second), "first redelivery delay after a fetch or publish error")
 	fs.DurationVar(&o.RetryMax, "retry-max", envDuration("FERRY_RENDER_RETRY_MAX", 5*time.Minute), "largest redelivery delay")
+	fs.Int64Var(&o.CacheBytes, "cache-bytes", int64(envInt("FERRY_RENDER_CACHE_BYTES", 256<<20)), "size bound of the rendered-output cache")
 	fs.IntVar(&o.MaxDeliveries, "max-deliveries", envInt("FERRY_RENDER_MAX_DELIVERIES", 20), "attempts before a push is given up with a failure status")
 }
 
@@ -79,6 +86,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.RetryMax < o.RetryInitial {
 		return o, errors.New("retry-max is smaller than retry-initial")
+	}
+	if o.CacheBytes <= 0 {
+		o.CacheBytes = 256 << 20
 	}
 	if o.MaxDeliveries <= 0 {
 		o.MaxDeliveries = 20

@@ -2,20 +2,28 @@ package renderer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/ferrycd/ferry/pkg/bundle"
 	"github.com/ferrycd/ferry/pkg/events"
+	"github.com/ferrycd/ferry/pkg/manifest"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
 
-// publishDesired publishes the rendered manifests of t at ev's revision.
-// The message id makes a redelivered push store each state once.
-func (r *renderer) publishDesired(ctx context.Context, ev *ferryv1.PushEvent, t target, tool string, data []byte) (*ferryv1.DesiredState, error) {
+// publishDesired publishes the rendered manifests of t at ev's revision,
+// unless the subject's last desired state already has the same digest,
+// namespace and sync policy: identical output must not trigger an apply.
+// published is false then. The message id makes a redelivered push store
+// each state once.
+func (r *renderer) publishDesired(ctx context.Context, ev *ferryv1.PushEvent, t target, tool string, data []byte) (ds *ferryv1.DesiredState, published bool, err error) {
 	e := t.entry
-	ds := &ferryv1.DesiredState{
+	ds = &ferryv1.DesiredState{
 		App:              e.Name,
 		Cluster:          t.dest.Cluster,
 		Namespace:        t.dest.Namespace,
@@ -29,14 +37,82 @@ func (r *renderer) publishDesired(ctx context.Context, ev *ferryv1.PushEvent, t 
 		RenderedUnixNano: time.Now().UnixNano(),
 		ReceivedUnixNano: ev.GetReceivedUnixNano(),
 	}
+	last, err := r.lastDesired(ctx, ds.Cluster, ds.App)
+	if err != nil {
+		return nil, false, err
+	}
+	digest := manifest.Digest(data)
+	if last != nil && !last.GetDeleted() && last.GetDigest() == digest && last.GetNamespace() == ds.Namespace &&
+		proto.Equal(last.GetSync(), ds.Sync) {
+		ds.Digest = digest
+		return ds, false, nil
+	}
 	if err := bundle.Attach(ctx, r.js, ds, data); err != nil {
-		return nil, fmt.Errorf("attach bundle: %w", err)
+		return nil, false, fmt.Errorf("attach bundle: %w", err)
 	}
 	msgID := ds.Cluster + "/" + ds.App + "/" + ds.Revision + "/" + ds.Digest
-	if _, err := events.Publish(ctx, r.js, subject.Desired(ds.Cluster, ds.App), ds, msgID); err != nil {
-		return nil, err
+	if last.GetDeleted() {
+		// Re-added after a deletion: the id of the state before must not
+		// make JetStream drop this one as a duplicate.
+		msgID += "/" + ev.GetId()
 	}
-	return ds, nil
+	if _, err := events.Publish(ctx, r.js, subject.Desired(ds.Cluster, ds.App), ds, msgID); err != nil {
+		return nil, false, err
+	}
+	return ds, true, nil
+}
+
+// publishDeleted tells cluster's worker that app left the registry (or
+// this cluster left the app's destinations); with prune on, the worker
+// deletes what it applied. rev is the platform repository's revision.
+func (r *renderer) publishDeleted(ctx context.Context, ev *ferryv1.PushEvent, app *appRemoval) error {
+	last, err := r.lastDesired(ctx, app.cluster, app.entry.Name)
+	if err != nil {
+		return err
+	}
+	if last == nil || last.GetDeleted() {
+		return nil // never delivered, or already deleted
+	}
+	e := app.entry
+	ds := &ferryv1.DesiredState{
+		App:              e.Name,
+		Cluster:          app.cluster,
+		Namespace:        last.GetNamespace(),
+		Revision:         ev.GetAfter(),
+		RepoUrl:          e.Source.Repo,
+		Path:             last.GetPath(),
+		Ref:              last.GetRef(),
+		PushId:           ev.GetId(),
+		Sync:             &ferryv1.SyncPolicy{Automated: e.Sync.Automated, Prune: e.Sync.Prune, SelfHeal: e.Sync.SelfHeal},
+		Tool:             last.GetTool(),
+		Deleted:          true,
+		RenderedUnixNano: time.Now().UnixNano(),
+		ReceivedUnixNano: ev.GetReceivedUnixNano(),
+	}
+	msgID := ds.Cluster + "/" + ds.App + "/" + ds.Revision + "/deleted"
+	if _, err := events.Publish(ctx, r.js, subject.Desired(ds.Cluster, ds.App), ds, msgID); err != nil {
+		return fmt.Errorf("publish deletion of %s/%s: %w", ds.Cluster, ds.App, err)
+	}
+	return nil
+}
+
+// lastDesired returns the newest desired state of cluster/app, or nil.
+func (r *renderer) lastDesired(ctx context.Context, cluster, app string) (*ferryv1.DesiredState, error) {
+	if r.desired == nil {
+		return nil, nil
+	}
+	msg, err := r.desired.GetLastMsgForSubject(ctx, subject.Desired(cluster, app))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up last desired state of %s/%s: %w", cluster, app, err)
+	}
+	var ds ferryv1.DesiredState
+	if err := proto.Unmarshal(msg.Data, &ds); err != nil {
+		return nil, fmt.Errorf("decode last desired state of %s/%s: %w", cluster, app, err)
+	}
+	return &ds, nil
 }
 
 // publishFailure reports on t's status subject that ev's revision could not

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"time"
 
@@ -12,13 +11,12 @@ import (
 	"go.opentelemetry.io/otel/codes"
 
 	"github.com/ferrycd/ferry/pkg/logging"
-	"github.com/ferrycd/ferry/pkg/manifest"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 	"github.com/ferrycd/ferry/services/render/gitcache"
 	"github.com/ferrycd/ferry/services/render/source"
 )
 
-// zeroCommit is the "after" of a deleted ref.
+// zeroCommit is the "after" of a deleted ref and the "before" of a new one.
 const zeroCommit = "0000000000000000000000000000000000000000"
 
 // handle does everything one push asks for. A nil error means every state
@@ -38,118 +36,165 @@ func (r *renderer) handle(ctx context.Context, ev *ferryv1.PushEvent) error {
 	if ev.GetCloneUrl() == "" {
 		return terminal(errors.New("push event has no clone url"))
 	}
-	snap, err := r.cache.Checkout(ctx, ev.GetCloneUrl(), branch, ev.GetAfter())
+	external, err := r.handleRepo(ctx, ev, branch)
 	if err != nil {
 		return err
+	}
+	// Apps the registry just gained (or changed) whose source is another
+	// repository are rendered now from that repository's branch tip, after
+	// this repository's lock is released.
+	return r.renderExternal(ctx, ev, external)
+}
+
+// handleRepo renders the pushed repository's apps and, for a platform
+// branch, syncs the registry; it returns the other repositories' targets
+// the registry change asks to render.
+func (r *renderer) handleRepo(ctx context.Context, ev *ferryv1.PushEvent, branch string) ([]target, error) {
+	log := logging.From(ctx)
+	snap, err := r.cache.Checkout(ctx, ev.GetCloneUrl(), branch, ev.GetAfter())
+	if err != nil {
+		return nil, err
 	}
 	defer snap.Close()
 	if snap.Superseded() {
 		log.Info("skipping push: the branch already moved on", "ref", ev.GetRef(), "tip", snap.Tip.String())
-		return nil
+		return nil, nil
 	}
+	var external []target
 	if branch == r.opts.PlatformRef {
-		if err := r.syncRegistry(ctx, ev, snap); err != nil {
-			return err
+		if external, err = r.syncRegistry(ctx, ev, snap); err != nil {
+			return nil, err
 		}
 	}
 	targets := r.apps.targets(ev.GetRepoKey(), branch)
 	if len(targets) == 0 {
 		log.Debug("no app follows this branch", "ref", ev.GetRef())
-		return nil
+		return external, nil
 	}
-	memo := map[string]rendered{}
+	scope, err := newScope(ctx, snap, ev.GetBefore())
+	if err != nil {
+		return nil, err
+	}
+	return external, r.renderTargets(ctx, ev, snap, scope, targets)
+}
+
+// renderTargets renders and publishes each target the push touches.
+func (r *renderer) renderTargets(ctx context.Context, ev *ferryv1.PushEvent, snap *gitcache.Snapshot, scope *scope, targets []target) error {
+	memo := map[string]memoEntry{}
 	var errs []error
 	for _, t := range targets {
-		if err := r.renderTarget(ctx, ev, snap, t, memo); err != nil {
+		if err := r.renderTarget(ctx, ev, snap, scope, t, memo); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// rendered is one render's outcome, shared by destinations with the same inputs.
-type rendered struct {
-	tool string
-	data []byte
-	err  error
-}
-
-// renderTarget renders and publishes one app × destination. A broken
-// source is published as a RenderFailed status and is not an error.
-func (r *renderer) renderTarget(ctx context.Context, ev *ferryv1.PushEvent, snap *gitcache.Snapshot, t target, memo map[string]rendered) error {
+// renderTarget renders and publishes one app × destination unless the
+// push changed nothing it uses. A broken source is published as a
+// RenderFailed status and is not an error.
+func (r *renderer) renderTarget(ctx context.Context, ev *ferryv1.PushEvent, snap *gitcache.Snapshot, scope *scope, t target, memo map[string]memoEntry) error {
 	started := time.Now()
+	ctx = logging.With(ctx, "app", t.entry.Name, "cluster", t.dest.Cluster)
+	log := logging.From(ctx)
+	params := renderKey(t)
+	rec := r.state.record(t)
+	if rec != nil && rec.params == params {
+		touched, err := scope.touches(ctx, snap, rec)
+		if err != nil {
+			return err
+		}
+		if !touched {
+			r.state.skips.Add(1)
+			r.state.advance(t, ev.GetAfter())
+			log.Debug("push changes nothing the app uses")
+			return nil
+		}
+	}
+
 	ctx, span := tracer().Start(ctx, "render.app")
 	defer span.End()
 	span.SetAttributes(attribute.String("ferry.app", t.entry.Name), attribute.String("ferry.cluster", t.dest.Cluster),
 		attribute.String("ferry.revision", ev.GetAfter()))
-	ctx = logging.With(ctx, "app", t.entry.Name, "cluster", t.dest.Cluster)
-	log := logging.From(ctx)
-
-	key := renderKey(t)
-	out, ok := memo[key]
-	if !ok {
-		out = r.render(ctx, snap, t)
-		memo[key] = out
+	out, obs, err := r.output(ctx, snap, t, rec, params, memo)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "render failed")
+		return err
 	}
 	if out.err != nil {
+		var se *source.Error
+		errors.As(out.err, &se)
 		span.RecordError(out.err)
 		span.SetStatus(codes.Error, "render failed")
-		var se *source.Error
-		if !errors.As(out.err, &se) {
-			return out.err
-		}
 		log.Warn("render failed", "file", se.File, "error", out.err)
 		if err := r.publishFailure(ctx, ev, t, started, se.File, out.err); err != nil {
 			return fmt.Errorf("publish render failure of %s/%s: %w", t.dest.Cluster, t.entry.Name, err)
 		}
-		return nil
+	} else {
+		ds, published, err := r.publishDesired(ctx, ev, t, out.tool, out.data)
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "publish failed")
+			return fmt.Errorf("publish desired state of %s/%s: %w", t.dest.Cluster, t.entry.Name, err)
+		}
+		span.SetAttributes(attribute.String("ferry.digest", ds.GetDigest()), attribute.Int("ferry.bytes", len(out.data)),
+			attribute.Bool("ferry.published", published))
+		if published {
+			log.Info("desired state published", "tool", out.tool, "digest", ds.GetDigest(), "bytes", len(out.data),
+				"in_object_store", ds.GetBundle() != "", "duration", time.Since(started))
+		} else {
+			r.state.unchanged.Add(1)
+			log.Info("rendered output unchanged; nothing published", "tool", out.tool, "digest", ds.GetDigest())
+		}
 	}
-	ds, err := r.publishDesired(ctx, ev, t, out.tool, out.data)
-	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, "publish failed")
-		return fmt.Errorf("publish desired state of %s/%s: %w", t.dest.Cluster, t.entry.Name, err)
-	}
-	span.SetAttributes(attribute.String("ferry.digest", ds.GetDigest()), attribute.Int("ferry.bytes", len(out.data)))
-	log.Info("desired state published", "tool", out.tool, "digest", ds.GetDigest(), "bytes", len(out.data),
-		"in_object_store", ds.GetBundle() != "", "duration", time.Since(started))
+	r.state.setRecord(t, &record{rev: ev.GetAfter(), params: params, obs: obs})
 	return nil
 }
 
-// render runs the detected tool on the destination's path and validates
-// what it produced.
-func (r *renderer) render(ctx context.Context, snap *gitcache.Snapshot, t target) rendered {
-	dir := t.entry.PathFor(t.dest)
-	sub, err := fs.Sub(snap.FS(), dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return rendered{err: &source.Error{File: dir, Err: fmt.Errorf("%s: path does not exist at this revision", dir)}}
+// output returns t's rendered output at snap: from this push's memo,
+// from the cache when the inputs t used last time look the same, or by
+// rendering. The observation is what the inputs look like at snap.
+func (r *renderer) output(ctx context.Context, snap *gitcache.Snapshot, t target, rec *record, params string, memo map[string]memoEntry) (output, source.Observation, error) {
+	if rec != nil && rec.params == params {
+		obs, err := rec.obs.At(snap)
+		if err != nil {
+			return output{}, nil, err
+		}
+		if out, ok := r.state.cache.get(cacheKey(obs, params)); ok {
+			r.state.hits.Add(1)
+			return out, obs, nil
+		}
 	}
+	if m, ok := memo[params]; ok {
+		r.state.hits.Add(1)
+		return m.out, m.obs, nil
+	}
+	out, in, err := r.render(ctx, snap, t)
 	if err != nil {
-		return rendered{err: fmt.Errorf("open %s: %w", dir, err)}
+		return output{}, nil, err
 	}
-	tool, err := source.Detect(sub, r.tools)
+	obs, err := in.Observe(snap)
 	if err != nil {
-		return rendered{err: err}
+		return output{}, nil, err
 	}
-	data, err := tool.Render(ctx, source.Request{
-		FS: sub, Path: dir, Namespace: t.dest.Namespace, Values: t.dest.Values, ValuesObject: t.dest.ValuesObject,
-	})
-	if err != nil {
-		return rendered{tool: tool.Name(), err: err}
-	}
-	objs, err := manifest.Parse(dir, data)
-	if err != nil {
-		return rendered{tool: tool.Name(), err: &source.Error{Err: err}}
-	}
-	if len(objs) == 0 {
-		// Publishing nothing would prune everything; an app is removed by
-		// deleting it from ferry.yaml, not by emptying its directory.
-		return rendered{tool: tool.Name(), err: &source.Error{File: dir, Err: fmt.Errorf("%s: no manifests found", dir)}}
-	}
-	return rendered{tool: tool.Name(), data: data}
+	r.state.cache.put(cacheKey(obs, params), out)
+	memo[params] = memoEntry{out: out, obs: obs}
+	return out, obs, nil
 }
 
-// renderKey identifies the inputs of a render within one push.
+// memoEntry is a render shared by the destinations of one push with the
+// same parameters.
+type memoEntry struct {
+	out output
+	obs source.Observation
+}
+
+// cacheKey identifies an output by its inputs and render parameters.
+func cacheKey(obs source.Observation, params string) string { return obs.Key() + "\x00" + params }
+
+// renderKey identifies the parameters of a render besides the tree.
 func renderKey(t target) string {
-	return fmt.Sprintf("%s\x00%s\x00%q\x00%v", t.entry.PathFor(t.dest), t.dest.Namespace, t.dest.Values, t.dest.ValuesObject)
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%q\x00%v\x00%s", t.entry.PathFor(t.dest), t.entry.Name, t.dest.Namespace,
+		t.dest.Values, t.dest.ValuesObject, t.entry.KubeVersionFor(t.dest))
 }

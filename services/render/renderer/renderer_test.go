@@ -184,8 +184,13 @@ func TestBadYAMLPublishesRenderFailed(t *testing.T) {
 	}
 
 	// An invalid ferry.yaml keeps the previous registry.
-	fixed, _ := e.commit(r, map[string]string{"web/sub/bad.yaml": "", "ferry.yaml": "apps: [{name: Web}]\n"})
-	e.waitDesired("prod", "web", fixed)
+	// The fix renders exactly what the last good revision had: same
+	// digest, so nothing is published and nothing is applied again.
+	e.commit(r, map[string]string{"web/sub/bad.yaml": "", "ferry.yaml": "apps: [{name: Web}]\n"})
+	e.waitSettled()
+	if n := e.count(subject.StreamDesired, subject.Desired("prod", "web")); n != 1 {
+		t.Errorf("desired states after the fix = %d, want still 1 (same digest as %s)", n, good)
+	}
 	if got := e.kvApps(); !slices.Equal(got, []string{"web"}) {
 		t.Errorf("registry = %v after an invalid ferry.yaml, want [web]", got)
 	}

@@ -30,11 +30,13 @@ func tracer() trace.Tracer { return otel.Tracer("github.com/ferrycd/ferry/servic
 
 // renderer holds what processing a push needs.
 type renderer struct {
-	js    jetstream.JetStream
-	opts  Options
-	cache *gitcache.Cache
-	apps  *appIndex
-	tools []source.Tool
+	js      jetstream.JetStream
+	desired jetstream.Stream // FERRY_DESIRED, for the last state per subject
+	opts    Options
+	cache   *gitcache.Cache
+	apps    *appIndex
+	tools   []source.Tool
+	state   *state
 }
 
 // Run consumes push events until ctx is done. Pushes of different
@@ -71,7 +73,14 @@ func Run(ctx context.Context, js jetstream.JetStream, opts Options) error {
 	if err != nil {
 		return err
 	}
-	r := &renderer{js: js, opts: opts, cache: cache, apps: apps, tools: source.Tools()}
+	desired, err := js.Stream(ctx, subject.StreamDesired)
+	if err != nil {
+		return fmt.Errorf("open stream %s: %w", subject.StreamDesired, err)
+	}
+	r := &renderer{js: js, desired: desired, opts: opts, cache: cache, apps: apps, tools: source.Tools(), state: newState(opts.CacheBytes)}
+	if opts.started != nil {
+		opts.started(r)
+	}
 
 	queues := make([]chan jetstream.Msg, opts.Workers)
 	var wg sync.WaitGroup
@@ -116,7 +125,7 @@ func Run(ctx context.Context, js jetstream.JetStream, opts Options) error {
 		close(q)
 	}
 	wg.Wait()
-	log.Info("render stopped", "cache", cache.Stats())
+	log.Info("render stopped", "cache", cache.Stats(), "renders", r.state.counters())
 	return nil
 }
 

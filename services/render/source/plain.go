@@ -29,8 +29,12 @@ func (Plain) Detect(fs.FS) (bool, error) { return true, nil }
 // Render joins the files with manifest.Join (a file without a trailing
 // newline is safe).
 func (Plain) Render(ctx context.Context, req Request) ([]byte, error) {
+	dir, err := req.dir()
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", req.Path, err)
+	}
 	var files []string
-	err := fs.WalkDir(req.FS, ".", func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(dir, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -54,7 +58,7 @@ func (Plain) Render(ctx context.Context, req Request) ([]byte, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		data, err := fs.ReadFile(req.FS, f)
+		data, err := fs.ReadFile(dir, f)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", join(req.Path, f), err)
 		}

@@ -20,7 +20,11 @@ func render(t *testing.T, fsys fstest.MapFS, path string) ([]byte, Tool, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	out, err := tool.Render(context.Background(), Request{FS: fsys, Path: path})
+	root := fstest.MapFS{}
+	for name, f := range fsys {
+		root[join(path, name)] = f
+	}
+	out, err := tool.Render(context.Background(), Request{Root: root, Path: path})
 	return out, tool, err
 }
 
@@ -72,8 +76,9 @@ func TestPlainErrors(t *testing.T) {
 	}{
 		{"bad yaml", fstest.MapFS{"ok.yaml": {Data: []byte(cm("ok"))}, "sub/bad.yaml": {Data: []byte("kind: [\n")}}, "guestbook/sub/bad.yaml", manifest.ErrInvalid},
 		{"no kind", fstest.MapFS{"x.json": {Data: []byte(`{"apiVersion":"v1","metadata":{"name":"x"}}`)}}, "guestbook/x.json", manifest.ErrInvalid},
-		{"kustomize", fstest.MapFS{"kustomization.yaml": {Data: []byte("resources: []")}}, "guestbook/kustomization.yaml", ErrUnsupported},
-		{"helm", fstest.MapFS{"Chart.yaml": {Data: []byte("name: x")}}, "guestbook/Chart.yaml", ErrUnsupported},
+		{"kustomize unknown field", fstest.MapFS{"kustomization.yaml": {Data: []byte("resourcez: []")}}, "guestbook/kustomization.yaml", nil},
+		{"kustomize remote base", fstest.MapFS{"kustomization.yaml": {Data: []byte("resources:\n- ../local\n- https://github.com/org/repo//base?ref=v1\n")}}, "guestbook/kustomization.yaml", ErrUnsupported},
+		{"helm chart without version", fstest.MapFS{"Chart.yaml": {Data: []byte("apiVersion: v2\nname: x")}}, "guestbook/Chart.yaml", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,7 +90,7 @@ func TestPlainErrors(t *testing.T) {
 			if re.File != tc.file || !strings.Contains(err.Error(), tc.file) {
 				t.Errorf("file = %q (%v), want %q", re.File, err, tc.file)
 			}
-			if !errors.Is(err, tc.is) {
+			if tc.is != nil && !errors.Is(err, tc.is) {
 				t.Errorf("err = %v, want %v", err, tc.is)
 			}
 		})

@@ -1,7 +1,6 @@
 // Package source turns an app's directory at one commit into Kubernetes
-// manifests. A Tool renders one kind of source (plain YAML today;
-// Kustomize and Helm slot in as further Tools); Detect picks the tool the
-// way Argo CD does, from marker files.
+// manifests. A Tool renders one kind of source (Kustomize, Helm and plain
+// YAML); Detect picks the tool the way Argo CD does, from marker files.
 package source
 
 import (
@@ -13,17 +12,32 @@ import (
 
 // Request is what a tool renders: one app directory for one destination.
 type Request struct {
-	// FS is the app's directory at the revision being rendered.
-	FS fs.FS
-	// Path is that directory relative to the repository root; file names
-	// in errors are reported relative to the root through it.
+	// Root is the whole repository tree at the revision being rendered, so
+	// a kustomization can use bases outside the app directory. Tools read
+	// through it only, which lets the caller record the inputs of a render.
+	Root fs.FS
+	// Path is the app directory relative to the repository root ("." for
+	// the root); file names in errors are reported relative to the root.
 	Path string
+	// Name is the app's name, the Helm release name.
+	Name string
 	// Namespace is the destination's default namespace.
 	Namespace string
 	// Values are value files relative to the app directory (Helm).
 	Values []string
-	// ValuesObject are inline values (Helm).
+	// ValuesObject are inline values, applied after the files (Helm).
 	ValuesObject map[string]any
+	// KubeVersion is the target cluster's Kubernetes version, e.g. "1.37",
+	// for Helm's .Capabilities; empty means registry.DefaultKubeVersion.
+	KubeVersion string
+}
+
+// dir returns the app directory as its own file system.
+func (r Request) dir() (fs.FS, error) {
+	if isRoot(r.Path) {
+		return r.Root, nil
+	}
+	return fs.Sub(r.Root, r.Path)
 }
 
 // Tool renders one kind of source.
@@ -58,11 +72,7 @@ var ErrUnsupported = errors.New("unsupported source")
 // Tools returns the tools in detection order: Kustomize, Helm, then plain
 // YAML, which takes anything.
 func Tools() []Tool {
-	return []Tool{
-		pending{name: "kustomize", markers: []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}},
-		pending{name: "helm", markers: []string{"Chart.yaml"}},
-		Plain{},
-	}
+	return []Tool{Kustomize{}, Helm{}, Plain{}}
 }
 
 // Detect returns the first of tools whose Detect accepts fsys.
@@ -77,26 +87,6 @@ func Detect(fsys fs.FS, tools []Tool) (Tool, error) {
 		}
 	}
 	return nil, &Error{Err: fmt.Errorf("%w: no tool recognises the directory", ErrUnsupported)}
-}
-
-// pending detects a tool that is not built in yet, so its sources fail
-// with a clear message instead of being misread as plain YAML.
-type pending struct {
-	name    string
-	markers []string
-}
-
-func (p pending) Name() string { return p.name }
-
-func (p pending) Detect(fsys fs.FS) (bool, error) {
-	_, ok, err := marker(fsys, p.markers)
-	return ok, err
-}
-
-func (p pending) Render(_ context.Context, req Request) ([]byte, error) {
-	m, _, _ := marker(req.FS, p.markers)
-	file := join(req.Path, m)
-	return nil, &Error{File: file, Err: fmt.Errorf("%s: %w: %s sources are not supported yet", file, ErrUnsupported, p.name)}
 }
 
 // marker returns the first of names that exists as a file at the root of fsys.
