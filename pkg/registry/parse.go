@@ -155,6 +155,17 @@ func (r *Registry) Validate() error {
 		if len(a.Destinations) == 0 {
 			fail("destinations", errors.New("at least one destination is required"))
 		}
+		for j, ig := range a.IgnoreDifferences {
+			field := fmt.Sprintf("ignoreDifferences[%d].jsonPointers", j)
+			if len(ig.JSONPointers) == 0 {
+				fail(field, errors.New("at least one JSON pointer is required"))
+			}
+			for k, p := range ig.JSONPointers {
+				if !strings.HasPrefix(p, "/") {
+					fail(fmt.Sprintf("%s[%d]", field, k), fmt.Errorf("%q is not a JSON pointer: write it like /spec/replicas", p))
+				}
+			}
+		}
 		clusters := make(map[string]int, len(a.Destinations))
 		for j, d := range a.Destinations {
 			field := fmt.Sprintf("destinations[%d]", j)

@@ -231,3 +231,34 @@ apps:
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestParseIgnoreDifferences(t *testing.T) {
+	const base = `apps:
+  - name: web
+    source: {repo: https://git.example/org/apps.git, path: web}
+    destinations: [{cluster: prod}]
+    ignoreDifferences:
+`
+	reg, err := Parse("ferry.yaml", []byte(base+`      - {group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := reg.Apps[0].IgnoreDifferences
+	if len(got) != 1 || got[0].Kind != "Deployment" || got[0].Group != "apps" || got[0].JSONPointers[0] != "/spec/replicas" {
+		t.Fatalf("ignoreDifferences = %+v", got)
+	}
+	for name, rule := range map[string]string{
+		"no pointers":   "      - {kind: Deployment}\n",
+		"not a pointer": "      - {kind: Deployment, jsonPointers: [spec.replicas]}\n",
+		"unknown field": "      - {kind: Deployment, jsonPointers: [/a], jqPathExpressions: [.a]}\n",
+	} {
+		_, err := Parse("ferry.yaml", []byte(base+rule))
+		if err == nil || !strings.Contains(err.Error(), "ferry.yaml") {
+			t.Errorf("%s: err = %v, want an error naming the file", name, err)
+		}
+		if name != "unknown field" && !strings.Contains(err.Error(), "ignoreDifferences[0].jsonPointers") {
+			t.Errorf("%s: err = %v, want it to name the field", name, err)
+		}
+	}
+}

@@ -52,6 +52,20 @@ type App struct {
 	Destinations []Destination `json:"destinations" yaml:"destinations"`
 	// Sync is the policy every destination is reconciled with.
 	Sync SyncPolicy `json:"sync" yaml:"sync"`
+	// IgnoreDifferences names fields another writer owns (e.g. spec.replicas
+	// under an HPA): their differences are not drift and are not healed.
+	IgnoreDifferences []IgnoreDifference `json:"ignoreDifferences,omitempty" yaml:"ignoreDifferences,omitempty"`
+}
+
+// IgnoreDifference selects objects (empty fields match all) and the JSON
+// pointers (RFC 6901) whose differences are ignored, as Argo CD's
+// ignoreDifferences does.
+type IgnoreDifference struct {
+	Group        string   `json:"group,omitempty" yaml:"group,omitempty"`
+	Kind         string   `json:"kind,omitempty" yaml:"kind,omitempty"`
+	Name         string   `json:"name,omitempty" yaml:"name,omitempty"`
+	Namespace    string   `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+	JSONPointers []string `json:"jsonPointers" yaml:"jsonPointers"`
 }
 
 // Source locates an app's manifests in Git.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -12,6 +13,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/bundle"
 	"github.com/ferrycd/ferry/pkg/events"
 	"github.com/ferrycd/ferry/pkg/manifest"
+	"github.com/ferrycd/ferry/pkg/registry"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
@@ -24,18 +26,19 @@ import (
 func (r *renderer) publishDesired(ctx context.Context, ev *ferryv1.PushEvent, t target, tool string, data []byte) (ds *ferryv1.DesiredState, published bool, err error) {
 	e := t.entry
 	ds = &ferryv1.DesiredState{
-		App:              e.Name,
-		Cluster:          t.dest.Cluster,
-		Namespace:        t.dest.Namespace,
-		Revision:         ev.GetAfter(),
-		RepoUrl:          e.Source.Repo,
-		Path:             e.PathFor(t.dest),
-		Ref:              e.RefFor(t.dest),
-		PushId:           ev.GetId(),
-		Sync:             &ferryv1.SyncPolicy{Automated: e.Sync.Automated, Prune: e.Sync.Prune, SelfHeal: e.Sync.SelfHeal},
-		Tool:             tool,
-		RenderedUnixNano: time.Now().UnixNano(),
-		ReceivedUnixNano: ev.GetReceivedUnixNano(),
+		App:               e.Name,
+		Cluster:           t.dest.Cluster,
+		Namespace:         t.dest.Namespace,
+		Revision:          ev.GetAfter(),
+		RepoUrl:           e.Source.Repo,
+		Path:              e.PathFor(t.dest),
+		Ref:               e.RefFor(t.dest),
+		PushId:            ev.GetId(),
+		Sync:              &ferryv1.SyncPolicy{Automated: e.Sync.Automated, Prune: e.Sync.Prune, SelfHeal: e.Sync.SelfHeal},
+		Tool:              tool,
+		RenderedUnixNano:  time.Now().UnixNano(),
+		ReceivedUnixNano:  ev.GetReceivedUnixNano(),
+		IgnoreDifferences: ignoreRules(e.IgnoreDifferences),
 	}
 	last, err := r.lastDesired(ctx, ds.Cluster, ds.App)
 	if err != nil {
@@ -43,7 +46,7 @@ func (r *renderer) publishDesired(ctx context.Context, ev *ferryv1.PushEvent, t 
 	}
 	digest := manifest.Digest(data)
 	if last != nil && !last.GetDeleted() && last.GetDigest() == digest && last.GetNamespace() == ds.Namespace &&
-		proto.Equal(last.GetSync(), ds.Sync) {
+		proto.Equal(last.GetSync(), ds.Sync) && sameIgnoreRules(last.GetIgnoreDifferences(), ds.IgnoreDifferences) {
 		ds.Digest = digest
 		return ds, false, nil
 	}
@@ -135,4 +138,18 @@ func (r *renderer) publishFailure(ctx context.Context, ev *ferryv1.PushEvent, t 
 		return err
 	}
 	return nil
+}
+
+// ignoreRules carries the registry's ignoreDifferences into the message.
+func ignoreRules(in []registry.IgnoreDifference) []*ferryv1.IgnoreRule {
+	out := make([]*ferryv1.IgnoreRule, 0, len(in))
+	for _, ig := range in {
+		out = append(out, &ferryv1.IgnoreRule{Group: ig.Group, Kind: ig.Kind, Name: ig.Name, Namespace: ig.Namespace,
+			JsonPointers: slices.Clone(ig.JSONPointers)})
+	}
+	return out
+}
+
+func sameIgnoreRules(a, b []*ferryv1.IgnoreRule) bool {
+	return slices.EqualFunc(a, b, func(x, y *ferryv1.IgnoreRule) bool { return proto.Equal(x, y) })
 }
