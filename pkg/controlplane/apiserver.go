@@ -1,7 +1,6 @@
 package controlplane
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,14 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -28,24 +21,17 @@ const (
 	// apiServerReadyTimeout bounds how long kube-apiserver may take to
 	// report /readyz ok.
 	apiServerReadyTimeout = 60 * time.Second
-	// apiServerStopGrace is how long Stop waits after SIGTERM before SIGKILL.
-	apiServerStopGrace = 10 * time.Second
 	// logTailBytes is how much of kube-apiserver's log an error quotes.
 	logTailBytes = 4 << 10
 )
 
 // apiServer is a running kube-apiserver child process.
 type apiServer struct {
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed once the process has been waited for
-	waitErr error         // valid after exited is closed
-	logPath string
-	logFile *os.File
-	host    string // https://127.0.0.1:port
-	creds   *credentials
-
-	stopOnce sync.Once
-	stopErr  error
+	*process
+	binary, dir, etcdEndpoint string
+	port                      int
+	host                      string // https://127.0.0.1:port
+	creds                     *credentials
 }
 
 // startAPIServer starts kube-apiserver against etcdEndpoint with its files in
@@ -77,31 +63,27 @@ func startAPIServerOnce(ctx context.Context, binary, dir, etcdEndpoint string, c
 	}
 	port := ports[0]
 	s := &apiServer{
-		exited:  make(chan struct{}),
-		logPath: filepath.Join(dir, "kube-apiserver.log"),
-		host:    "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		creds:   creds,
+		binary: binary, dir: dir, etcdEndpoint: etcdEndpoint, port: port,
+		host:  "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		creds: creds,
 	}
-	s.logFile, err = os.Create(s.logPath)
+	return s, s.run(ctx, log)
+}
+
+// run starts the kube-apiserver process of s on its port and waits until it
+// is ready. Run again after stop, it serves the same address and etcd.
+func (s *apiServer) run(ctx context.Context, log *slog.Logger) error {
+	p, err := startProcess("kube-apiserver", s.binary, s.dir, apiServerArgs(s.dir, s.etcdEndpoint, s.port, s.creds))
 	if err != nil {
-		return nil, fmt.Errorf("create kube-apiserver log: %w", err)
+		return err
 	}
-
-	s.cmd = exec.Command(binary, apiServerArgs(dir, etcdEndpoint, port, creds)...)
-	s.cmd.Dir = dir
-	s.cmd.Stdout = s.logFile
-	s.cmd.Stderr = s.logFile
-	if err := s.start(); err != nil {
-		s.logFile.Close()
-		return nil, fmt.Errorf("run %s: %w", binary, err)
-	}
+	s.process = p
 	log.Debug("kube-apiserver started", "pid", s.pid(), "host", s.host, "log", s.logPath)
-
 	if err := s.waitReady(ctx); err != nil {
 		_ = s.stop()
-		return nil, fmt.Errorf("%w\n%s", err, s.logTail())
+		return fmt.Errorf("%w\n%s", err, s.logTail())
 	}
-	return s, nil
+	return nil
 }
 
 // apiServerArgs returns the flags of a single-node, loopback-only
@@ -120,7 +102,7 @@ func apiServerArgs(dir, etcdEndpoint string, port int, c *credentials) []string 
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + c.saKeyFile,
 		"--service-account-signing-key-file=" + c.saKeyFile,
-		"--service-cluster-ip-range=10.0.0.0/24",
+		"--service-cluster-ip-range=10.0.0.0/16",
 		// The lease reconciler refuses a loopback advertise address; with
 		// no reconciler the "kubernetes" Service simply has no endpoints.
 		"--endpoint-reconciler-type=none",
@@ -132,31 +114,6 @@ func apiServerArgs(dir, etcdEndpoint string, port int, c *credentials) []string 
 		"--profiling=false",
 	}
 }
-
-// start starts the process so that the kernel kills it if this process dies
-// (on Linux), and reaps it in the background.
-func (s *apiServer) start() error {
-	started := make(chan error, 1)
-	go func() {
-		// The parent-death signal fires when the thread that forked the
-		// child exits, so keep this goroutine on its thread while the child
-		// lives.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		setParentDeathSignal(s.cmd)
-		if err := s.cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		s.waitErr = s.cmd.Wait()
-		s.logFile.Close()
-		close(s.exited)
-	}()
-	return <-started
-}
-
-func (s *apiServer) pid() int { return s.cmd.Process.Pid }
 
 // waitReady polls /readyz until it answers ok, the process exits, the
 // timeout passes or ctx ends.
@@ -227,68 +184,4 @@ func (s *apiServer) restConfig() *rest.Config {
 		QPS:   200,
 		Burst: 400,
 	}
-}
-
-// stop sends SIGTERM to the process, waits up to apiServerStopGrace, then
-// sends SIGKILL and waits for it to be reaped.
-func (s *apiServer) stop() error {
-	s.stopOnce.Do(func() {
-		select {
-		case <-s.exited:
-			return
-		default:
-		}
-		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-			s.stopErr = fmt.Errorf("signal kube-apiserver (pid %d): %w", s.pid(), err)
-		}
-		timer := time.NewTimer(apiServerStopGrace)
-		defer timer.Stop()
-		select {
-		case <-s.exited:
-			return
-		case <-timer.C:
-		}
-		if err := s.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-			s.stopErr = fmt.Errorf("kill kube-apiserver (pid %d): %w", s.pid(), err)
-		}
-		<-s.exited
-	})
-	return s.stopErr
-}
-
-// logTail returns the end of kube-apiserver's log for error messages.
-func (s *apiServer) logTail() string {
-	f, err := os.Open(s.logPath)
-	if err != nil {
-		return fmt.Sprintf("(no kube-apiserver log: %v)", err)
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Size() > logTailBytes {
-		_, _ = f.Seek(-logTailBytes, io.SeekEnd)
-	}
-	b, _ := io.ReadAll(f)
-	tail := lastLines(string(bytes.TrimSpace(b)), 20)
-	// klog error lines start with E and the date, e.g. "E1122 07:57:03".
-	var errs []string
-	for line := range strings.Lines(string(b)) {
-		if len(line) > 1 && line[0] == 'E' && line[1] >= '0' && line[1] <= '9' && !strings.Contains(tail, strings.TrimSpace(line)) {
-			errs = append(errs, strings.TrimSpace(line))
-		}
-	}
-	if len(errs) > 10 {
-		errs = errs[len(errs)-10:]
-	}
-	if len(errs) > 0 {
-		tail = strings.Join(errs, "\n") + "\n...\n" + tail
-	}
-	return fmt.Sprintf("--- end of %s ---\n%s", s.logPath, tail)
-}
-
-// lastLines returns at most n trailing lines of s.
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -15,12 +15,20 @@ import (
 	"time"
 )
 
-// apiServerSource is the wrapper module that builds kube-apiserver from the
-// Go module proxy. Its files carry a .txt suffix so that they do not form a
-// nested module inside this one.
+// apiServerSource is the wrapper module that builds kube-apiserver (its
+// root package), kube-controller-manager and kube-scheduler (under cmd/)
+// from the Go module proxy. Its files carry a .txt suffix so that they do
+// not form a nested module inside this one.
 //
 //go:embed apiserver/go.mod.txt apiserver/go.sum.txt apiserver/main.go.txt
+//go:embed apiserver/cmd/kube-controller-manager/main.go.txt apiserver/cmd/kube-scheduler/main.go.txt
 var apiServerSource embed.FS
+
+// apiServerSourceFiles are the files of apiServerSource, without .txt.
+var apiServerSourceFiles = []string{
+	"go.mod", "go.sum", "main.go",
+	"cmd/kube-controller-manager/main.go", "cmd/kube-scheduler/main.go",
+}
 
 // buildProgressInterval is how often a long build prints an elapsed-time line.
 const buildProgressInterval = 30 * time.Second
@@ -34,14 +42,22 @@ const apiServerName = "kube-apiserver-" + KubernetesVersion
 // progress lines go to progress (nil means silent). A lock file makes
 // concurrent callers, in this or other processes, wait for one build.
 func EnsureAPIServer(ctx context.Context, cacheDir string, progress io.Writer) (string, error) {
+	return ensureKubeBinary(ctx, cacheDir, "kube-apiserver", ".", progress)
+}
+
+// ensureKubeBinary returns the path of cacheDir/bin/<name>-<version>,
+// building the wrapper module's package pkg into it first if needed. The
+// build compiles the same Kubernetes module graph for every component, so
+// a second component mostly links.
+func ensureKubeBinary(ctx context.Context, cacheDir, name, pkg string, progress io.Writer) (string, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
 	if cacheDir == "" {
-		return "", errors.New("ensure kube-apiserver: empty cache dir")
+		return "", fmt.Errorf("ensure %s: empty cache dir", name)
 	}
 	binDir := filepath.Join(cacheDir, "bin")
-	binary := filepath.Join(binDir, apiServerName)
+	binary := filepath.Join(binDir, name+"-"+KubernetesVersion)
 	if isExecutable(binary) {
 		return binary, nil
 	}
@@ -50,24 +66,24 @@ func EnsureAPIServer(ctx context.Context, cacheDir string, progress io.Writer) (
 	}
 
 	unlock, err := lockFile(ctx, filepath.Join(binDir, "."+apiServerName+".lock"), func() {
-		fmt.Fprintf(progress, "waiting for another process to finish building kube-apiserver %s...\n", KubernetesVersion)
+		fmt.Fprintf(progress, "waiting for another process to finish building Kubernetes %s...\n", KubernetesVersion)
 	})
 	if err != nil {
-		return "", fmt.Errorf("lock kube-apiserver build: %w", err)
+		return "", fmt.Errorf("lock %s build: %w", name, err)
 	}
 	defer unlock()
 	if isExecutable(binary) { // built while we waited
 		return binary, nil
 	}
-	if err := buildAPIServer(ctx, cacheDir, binary, progress); err != nil {
+	if err := buildKubeBinary(ctx, cacheDir, name, pkg, binary, progress); err != nil {
 		return "", err
 	}
 	return binary, nil
 }
 
-// buildAPIServer writes the wrapper module to cacheDir/src and builds it
-// into binary, atomically.
-func buildAPIServer(ctx context.Context, cacheDir, binary string, progress io.Writer) error {
+// buildKubeBinary writes the wrapper module to cacheDir/src and builds its
+// package pkg into binary, atomically.
+func buildKubeBinary(ctx context.Context, cacheDir, name, pkg, binary string, progress io.Writer) error {
 	goBin, err := findGo()
 	if err != nil {
 		return err
@@ -84,7 +100,7 @@ func buildAPIServer(ctx context.Context, cacheDir, binary string, progress io.Wr
 		"-X k8s.io/component-base/version.gitMajor=" + kubernetesMajor,
 		"-X k8s.io/component-base/version.gitMinor=" + kubernetesMinor,
 	}, " ")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-ldflags", ldflags, "-o", tmp, ".")
+	cmd := exec.CommandContext(ctx, goBin, "build", "-ldflags", ldflags, "-o", tmp, pkg)
 	cmd.Dir = srcDir
 	cmd.Env = append(os.Environ(),
 		"GOWORK=off",
@@ -98,18 +114,18 @@ func buildAPIServer(ctx context.Context, cacheDir, binary string, progress io.Wr
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 
-	fmt.Fprintf(progress, "building kube-apiserver %s from the Go module proxy (first run only, ~8 min)...\n", KubernetesVersion)
+	fmt.Fprintf(progress, "building %s %s from the Go module proxy (first run only, up to ~8 min)...\n", name, KubernetesVersion)
 	began := time.Now()
-	stopTicker := tickProgress(progress, began)
+	stopTicker := tickProgress(progress, name, began)
 	err = cmd.Run()
 	stopTicker()
 	if err != nil {
-		return fmt.Errorf("build kube-apiserver in %s: %w\n%s", srcDir, err, lastLines(out.String(), 40))
+		return fmt.Errorf("build %s in %s: %w\n%s", name, srcDir, err, lastLines(out.String(), 40))
 	}
 	if err := os.Rename(tmp, binary); err != nil {
-		return fmt.Errorf("install kube-apiserver: %w", err)
+		return fmt.Errorf("install %s: %w", name, err)
 	}
-	fmt.Fprintf(progress, "built kube-apiserver %s in %s: %s\n", KubernetesVersion, time.Since(began).Round(time.Second), binary)
+	fmt.Fprintf(progress, "built %s %s in %s: %s\n", name, KubernetesVersion, time.Since(began).Round(time.Second), binary)
 	return nil
 }
 
@@ -134,12 +150,16 @@ func writeAPIServerSource(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create kube-apiserver source dir: %w", err)
 	}
-	for _, name := range []string{"go.mod", "go.sum", "main.go"} {
+	for _, name := range apiServerSourceFiles {
 		data, err := apiServerSource.ReadFile("apiserver/" + name + ".txt")
 		if err != nil {
 			return fmt.Errorf("read embedded %s: %w", name, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("write kube-apiserver source: %w", err)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
 			return fmt.Errorf("write kube-apiserver source: %w", err)
 		}
 	}
@@ -148,7 +168,7 @@ func writeAPIServerSource(dir string) error {
 
 // tickProgress prints an elapsed-time line every buildProgressInterval
 // until the returned function is called.
-func tickProgress(w io.Writer, began time.Time) (stop func()) {
+func tickProgress(w io.Writer, name string, began time.Time) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -160,7 +180,7 @@ func tickProgress(w io.Writer, began time.Time) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				fmt.Fprintf(w, "  still building kube-apiserver (%s elapsed)\n", time.Since(began).Round(time.Second))
+				fmt.Fprintf(w, "  still building %s (%s elapsed)\n", name, time.Since(began).Round(time.Second))
 			}
 		}
 	}()

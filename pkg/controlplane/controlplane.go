@@ -38,6 +38,11 @@ type Options struct {
 	// Log receives debug and info records about the control plane's
 	// lifecycle. Nil discards them.
 	Log *slog.Logger
+	// Workloads also runs kube-controller-manager, kube-scheduler and kwok
+	// with one fake Node, so that Deployments get ReplicaSets and Pods and
+	// the Pods become Ready without a kubelet. Builds the two binaries and
+	// installs kwok into CacheDir on first use.
+	Workloads bool
 }
 
 // ControlPlane is a running etcd and kube-apiserver pair. Stop it when done.
@@ -50,6 +55,7 @@ type ControlPlane struct {
 
 	etcd      *etcdServer
 	apiserver *apiServer
+	workloads *workloads
 
 	stopOnce sync.Once
 	stopErr  error
@@ -73,6 +79,12 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	binary, err := EnsureAPIServer(ctx, opts.CacheDir, opts.Progress)
 	if err != nil {
 		return nil, err
+	}
+	var tools *workloadBinaries
+	if opts.Workloads {
+		if tools, err = ensureWorkloadBinaries(ctx, opts.CacheDir, opts.Progress); err != nil {
+			return nil, err
+		}
 	}
 
 	c := &ControlPlane{dir: opts.Dir, log: log}
@@ -114,6 +126,11 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	if err := waitForDefaultNamespace(ctx, c.restConfig); err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, c.apiserver.logTail())
 	}
+	if tools != nil {
+		if c.workloads, err = startWorkloads(ctx, tools, c.dir, c.kubeconfig, c.restConfig, c.apiserver.creds, log); err != nil {
+			return nil, err
+		}
+	}
 	log.Info("control plane ready", "host", c.restConfig.Host, "kubeconfig", c.kubeconfig,
 		"pid", c.apiserver.pid(), "elapsed", time.Since(began))
 	return c, nil
@@ -134,12 +151,40 @@ func (c *ControlPlane) Dir() string { return c.dir }
 // example to measure its memory.
 func (c *ControlPlane) APIServerPID() int { return c.apiserver.pid() }
 
-// Stop stops the kube-apiserver by its PID (SIGTERM, then SIGKILL after a
+// StopAPIServer stops the kube-apiserver (by its PID), leaving etcd and
+// any other component running, to simulate an API server outage.
+func (c *ControlPlane) StopAPIServer() error {
+	if err := c.apiserver.stop(); err != nil {
+		return fmt.Errorf("stop kube-apiserver: %w", err)
+	}
+	return nil
+}
+
+// StartAPIServer starts the kube-apiserver again after StopAPIServer, on
+// the same address, credentials and etcd, and waits until it is ready.
+// It does nothing while the API server runs.
+func (c *ControlPlane) StartAPIServer(ctx context.Context) error {
+	select {
+	case <-c.apiserver.exited:
+	default:
+		return nil
+	}
+	if err := c.apiserver.run(ctx, c.log); err != nil {
+		return fmt.Errorf("restart kube-apiserver: %w", err)
+	}
+	return nil
+}
+
+// Stop stops kwok, kube-scheduler and kube-controller-manager if they run,
+// then the kube-apiserver, each by its PID (SIGTERM, then SIGKILL after a
 // grace period), then closes etcd, and removes the working directory if
 // Start created it. It is safe to call more than once.
 func (c *ControlPlane) Stop() error {
 	c.stopOnce.Do(func() {
 		var errs []error
+		if c.workloads != nil {
+			errs = append(errs, c.workloads.stop())
+		}
 		if c.apiserver != nil {
 			errs = append(errs, c.apiserver.stop())
 		}

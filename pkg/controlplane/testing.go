@@ -35,7 +35,16 @@ func StartForTest(t testing.TB) *ControlPlane {
 //
 //	func TestMain(m *testing.M) { os.Exit(controlplane.Main(m, &cp)) }
 func Main(m *testing.M, out **ControlPlane) int {
-	c, err := Start(context.Background(), Options{Progress: os.Stderr})
+	return MainWith(m, out, Options{})
+}
+
+// MainWith is Main with options, for example Workloads for tests that need
+// Pods to become Ready. Progress defaults to stderr.
+func MainWith(m *testing.M, out **ControlPlane, opts Options) int {
+	if opts.Progress == nil {
+		opts.Progress = os.Stderr
+	}
+	c, err := Start(context.Background(), opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "start control plane: %v\n", err)
 		return 1
