@@ -49,6 +49,11 @@ func Configs(opts Options) []jetstream.StreamConfig {
 			Description: "rendered desired state per cluster and app", Storage: opts.Storage,
 			MaxMsgsPerSubject: opts.DesiredHistory, Duplicates: 10 * time.Minute,
 			MaxMsgSize: 8 << 20,
+			// Direct gets by subject ($JS.API.DIRECT.GET.<stream>.<subject>)
+			// carry the subject in the API subject, so a worker's
+			// credentials can allow its own cluster's subjects only
+			// (pkg/natsauth); STREAM.MSG.GET could read any cluster's.
+			AllowDirect: true,
 		},
 		{
 			Name: subject.StreamStatus, Subjects: []string{subject.AllStatus},
@@ -79,6 +84,7 @@ func Ensure(ctx context.Context, js jetstream.JetStream, opts Options) error {
 	for _, kv := range []jetstream.KeyValueConfig{
 		{Bucket: subject.BucketApps, Description: "app registry from ferry.yaml", History: 5, Storage: opts.Storage},
 		{Bucket: subject.BucketClusters, Description: "apply worker heartbeats", Storage: opts.Storage},
+		{Bucket: subject.BucketAppState, Description: "operator controls per app: rollback pins, suspended sync", History: 5, Storage: opts.Storage},
 	} {
 		if _, err := js.CreateOrUpdateKeyValue(ctx, kv); err != nil {
 			return fmt.Errorf("ensure kv %s: %w", kv.Bucket, err)

@@ -13,18 +13,22 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 )
 
-// objectConcurrency is how many server-side dry runs ssa runs in parallel
-// within one app; about ten parallel requests saturate a local API server.
-const objectConcurrency = 10
+// objectConcurrency is how many requests one app's sync keeps in flight
+// (dry runs, applies, deletes); about ten to twenty parallel requests
+// saturate a local API server.
+const objectConcurrency = 16
 
 // ownerGroup prefixes Ferry's labels and annotations.
 const ownerGroup = "ferry.dev"
 
 // kube bundles what one worker needs to talk to its cluster.
 type kube struct {
-	mapper  meta.RESTMapper
-	client  client.Client
-	manager *ssa.ResourceManager
+	mapper       meta.RESTMapper
+	client       client.Client
+	poller       *polling.StatusPoller
+	manager      *ssa.ResourceManager
+	fieldManager string
+	workers      int
 }
 
 // newKube builds a controller-runtime client with a lazily discovering
@@ -51,7 +55,10 @@ func newKube(cfg *rest.Config, opts Options) (*kube, error) {
 	poller := polling.NewStatusPoller(c, mapper, polling.Options{})
 	m := ssa.NewResourceManager(c, poller, ssa.Owner{Field: opts.FieldManager, Group: ownerGroup})
 	m.SetConcurrency(objectConcurrency)
-	return &kube{mapper: mapper, client: c, manager: m}, nil
+	return &kube{
+		mapper: mapper, client: c, poller: poller, manager: m,
+		fieldManager: opts.FieldManager, workers: objectConcurrency,
+	}, nil
 }
 
 // namespaced reports whether objects of u's kind live in a namespace. Kinds

@@ -21,10 +21,18 @@ import (
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
 
-// cp is the one control plane (etcd + kube-apiserver) of this package's tests.
+// cp is the one control plane of this package's tests: etcd,
+// kube-apiserver, and kube-controller-manager, kube-scheduler and kwok so
+// that Deployments really become Ready.
 var cp *controlplane.ControlPlane
 
-func TestMain(m *testing.M) { os.Exit(controlplane.Main(m, &cp)) }
+func TestMain(m *testing.M) {
+	os.Exit(controlplane.MainWith(m, &cp, controlplane.Options{Workloads: true}))
+}
+
+// testHealthTimeout keeps health waits short; kwok makes Pods Ready within
+// a second or two.
+const testHealthTimeout = 20 * time.Second
 
 // testCluster is the cluster name every test's worker serves; each test has
 // its own NATS server, so they do not share consumers.
@@ -62,7 +70,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatalf("kubernetes client: %v", err)
 	}
 	e := &env{t: t, nc: nc, js: js, kube: kc, results: make(chan *ferryv1.SyncResult, 64)}
-	_, err = nc.Subscribe(subject.StatusForCluster(testCluster), func(m *nats.Msg) {
+	_, err = nc.Subscribe(subject.StatusForCluster("*"), func(m *nats.Msg) {
 		var r ferryv1.SyncResult
 		if _, err := events.Decode(context.Background(), m.Header, m.Data, &r); err != nil {
 			t.Errorf("decode result: %v", err)
@@ -81,15 +89,31 @@ func newEnv(t *testing.T) *env {
 // worker is also stopped at the end of the test.
 func (e *env) startWorker(cfg *rest.Config) (stop func()) {
 	e.t.Helper()
+	return e.startWorkerWith(cfg, Options{Cluster: testCluster})
+}
+
+// startWorkerWith is startWorker with options; an empty cluster is
+// testCluster, and tests get a short HealthTimeout unless they set one.
+func (e *env) startWorkerWith(cfg *rest.Config, opts Options) (stop func()) {
+	e.t.Helper()
 	if cfg == nil {
 		cfg = cp.RESTConfig()
 	}
+	if opts.Cluster == "" {
+		opts.Cluster = testCluster
+	}
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 4
+	}
+	if opts.HealthTimeout == 0 {
+		opts.HealthTimeout = testHealthTimeout
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, e.js, cfg, Options{Cluster: testCluster, Concurrency: 4}) }()
+	go func() { done <- Run(ctx, e.js, cfg, opts) }()
 	// Wait until the durable consumer exists, so nothing races its creation.
 	e.eventually("consumer created", 10*time.Second, func() error {
-		_, err := e.js.Consumer(ctx, subject.StreamDesired, ConsumerName(testCluster))
+		_, err := e.js.Consumer(ctx, subject.StreamDesired, ConsumerName(opts.Cluster))
 		return err
 	})
 	stopped := false
@@ -126,12 +150,15 @@ func (e *env) publish(app, namespace, revision string, data []byte) *ferryv1.Des
 // and publishes it.
 func (e *env) publishState(ds *ferryv1.DesiredState, data []byte) *ferryv1.DesiredState {
 	e.t.Helper()
-	ds.Cluster, ds.PushId, ds.ReceivedUnixNano = testCluster, "push-"+ds.GetRevision(), time.Now().UnixNano()
+	if ds.Cluster == "" {
+		ds.Cluster = testCluster
+	}
+	ds.PushId, ds.ReceivedUnixNano = "push-"+ds.GetRevision(), time.Now().UnixNano()
 	app := ds.GetApp()
 	if err := bundle.Attach(e.t.Context(), e.js, ds, data); err != nil {
 		e.t.Fatalf("attach bundle: %v", err)
 	}
-	if _, err := events.Publish(e.t.Context(), e.js, subject.Desired(testCluster, app), ds, ""); err != nil {
+	if _, err := events.Publish(e.t.Context(), e.js, subject.Desired(ds.GetCluster(), app), ds, ""); err != nil {
 		e.t.Fatalf("publish desired state: %v", err)
 	}
 	return ds
@@ -162,7 +189,13 @@ func (e *env) noResult(d time.Duration) {
 // consumerInfo returns the state of the worker's durable consumer.
 func (e *env) consumerInfo() *jetstream.ConsumerInfo {
 	e.t.Helper()
-	c, err := e.js.Consumer(e.t.Context(), subject.StreamDesired, ConsumerName(testCluster))
+	return e.consumerInfoOf(testCluster)
+}
+
+// consumerInfoOf returns the state of cluster's durable consumer.
+func (e *env) consumerInfoOf(cluster string) *jetstream.ConsumerInfo {
+	e.t.Helper()
+	c, err := e.js.Consumer(e.t.Context(), subject.StreamDesired, ConsumerName(cluster))
 	if err != nil {
 		e.t.Fatalf("consumer: %v", err)
 	}
@@ -177,8 +210,14 @@ func (e *env) consumerInfo() *jetstream.ConsumerInfo {
 // unacknowledged message.
 func (e *env) settled() {
 	e.t.Helper()
+	e.settledOf(testCluster)
+}
+
+// settledOf is settled for cluster's consumer.
+func (e *env) settledOf(cluster string) {
+	e.t.Helper()
 	e.eventually("consumer settled", 5*time.Second, func() error {
-		info := e.consumerInfo()
+		info := e.consumerInfoOf(cluster)
 		if info.NumPending != 0 || info.NumAckPending != 0 {
 			return fmt.Errorf("pending %d, ack pending %d", info.NumPending, info.NumAckPending)
 		}

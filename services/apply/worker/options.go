@@ -17,6 +17,11 @@ const (
 	DefaultBurst        = 400
 	DefaultFieldManager = "ferry"
 	DefaultApplyTimeout = 5 * time.Minute
+	// DefaultHealthTimeout is how long a sync waits for its objects to
+	// become ready before it reports the app Degraded.
+	DefaultHealthTimeout = 2 * time.Minute
+	// DefaultHeartbeatInterval is how often the worker reports to the cluster registry.
+	DefaultHeartbeatInterval = 10 * time.Second
 )
 
 // Options configures one apply worker. Zero values take the defaults above.
@@ -35,10 +40,19 @@ type Options struct {
 	FieldManager string
 	// ApplyTimeout bounds one sync of one app (load, apply, report).
 	ApplyTimeout time.Duration
+	// HealthTimeout bounds the wait for an app's objects to become ready
+	// after they are applied; the result is published after the wait.
+	// Negative skips the wait (health UNKNOWN).
+	HealthTimeout time.Duration
+	// HeartbeatInterval is how often the worker puts its heartbeat into
+	// the cluster registry (KV ferry-clusters).
+	HeartbeatInterval time.Duration
+	// Version is reported in heartbeats; empty means the build's version.
+	Version string
 }
 
 // BindFlags registers --concurrency, --kube-qps, --kube-burst,
-// --field-manager and --apply-timeout. --cluster is left to the caller, as
+// --field-manager, --apply-timeout and --health-timeout. --cluster is left to the caller, as
 // the all-in-one binary sets it differently.
 func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Concurrency, "concurrency", DefaultConcurrency, "apps applied in parallel")
@@ -47,6 +61,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Burst, "kube-burst", DefaultBurst, "Kubernetes client burst")
 	fs.StringVar(&o.FieldManager, "field-manager", DefaultFieldManager, "server-side apply field manager")
 	fs.DurationVar(&o.ApplyTimeout, "apply-timeout", DefaultApplyTimeout, "time limit for one sync of one app")
+	fs.DurationVar(&o.HealthTimeout, "health-timeout", DefaultHealthTimeout, "how long a sync waits for its objects to become ready (negative: do not wait)")
+	fs.DurationVar(&o.HeartbeatInterval, "heartbeat-interval", DefaultHeartbeatInterval, "how often to report liveness to the cluster registry")
 }
 
 // withDefaults returns o with zero fields set to their defaults.
@@ -65,6 +81,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ApplyTimeout <= 0 {
 		o.ApplyTimeout = DefaultApplyTimeout
+	}
+	if o.HealthTimeout == 0 {
+		o.HealthTimeout = DefaultHealthTimeout
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if o.Version == "" {
+		o.Version = buildVersion()
 	}
 	return o
 }

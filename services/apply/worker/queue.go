@@ -14,6 +14,37 @@ type delivery struct {
 	meta *jetstream.MsgMetadata
 	// stop ends the InProgress heartbeats; call it once the message is settled.
 	stop func()
+	// newerCh is closed when a newer revision of the same app is queued
+	// behind this one, so a health wait can end early. Made on first use.
+	newerMu sync.Mutex
+	newerCh chan struct{}
+}
+
+// newer returns the channel closed by overtake.
+func (d *delivery) newer() <-chan struct{} {
+	d.newerMu.Lock()
+	defer d.newerMu.Unlock()
+	return d.newerChan()
+}
+
+// newerChan makes newerCh on first use; the caller holds newerMu.
+func (d *delivery) newerChan() chan struct{} {
+	if d.newerCh == nil {
+		d.newerCh = make(chan struct{})
+	}
+	return d.newerCh
+}
+
+// overtake closes d's newer channel, once.
+func (d *delivery) overtake() {
+	d.newerMu.Lock()
+	defer d.newerMu.Unlock()
+	ch := d.newerChan()
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
 }
 
 // seq is the message's stream sequence: a higher one is a newer revision.
@@ -55,9 +86,10 @@ type dispatcher struct {
 	wg       sync.WaitGroup
 }
 
-// appQueue is the newest delivery waiting behind the one being applied.
+// appQueue is the delivery being applied and the newest one waiting
+// behind it.
 type appQueue struct {
-	waiting *delivery
+	running, waiting *delivery
 }
 
 // newDispatcher runs handle for each delivery with at most limit at once,
@@ -84,7 +116,7 @@ func (p *dispatcher) enqueue(d *delivery) {
 	p.inFlight[d.seq()] = true
 	q, busy := p.apps[key]
 	if !busy {
-		p.apps[key] = &appQueue{}
+		p.apps[key] = &appQueue{running: d}
 		p.wg.Add(1)
 		p.mu.Unlock()
 		go p.run(key, d)
@@ -93,6 +125,9 @@ func (p *dispatcher) enqueue(d *delivery) {
 	overtaken := d
 	if q.waiting == nil || q.waiting.seq() < d.seq() {
 		overtaken, q.waiting = q.waiting, d
+		if q.running.seq() < d.seq() {
+			q.running.overtake()
+		}
 	}
 	if overtaken != nil {
 		p.wg.Add(1)
@@ -120,7 +155,9 @@ func (p *dispatcher) run(key string, d *delivery) {
 		}
 		p.done(d)
 		p.mu.Lock()
-		d, p.apps[key].waiting = p.apps[key].waiting, nil
+		q := p.apps[key]
+		d, q.waiting = q.waiting, nil
+		q.running = d
 		if d == nil {
 			delete(p.apps, key)
 		}

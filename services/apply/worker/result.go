@@ -1,12 +1,9 @@
 package worker
 
 import (
-	"errors"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
-	"github.com/fluxcd/pkg/ssa"
-	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -36,35 +33,19 @@ func finish(r *ferryv1.SyncResult, phase ferryv1.Phase, msg string) *ferryv1.Syn
 	return r
 }
 
-// objectResults lists every object of objs with its action from cs. When
-// err names the object that failed (a server-side dry-run error), that
-// object is FAILED with the API server's message; objects the change set
-// does not mention were not applied and are SKIPPED.
-func objectResults(objs []*unstructured.Unstructured, cs *ssa.ChangeSet, err error) []*ferryv1.ObjectResult {
-	actions := map[object.ObjMetadata]ssa.Action{}
-	if cs != nil {
-		for _, e := range cs.Entries {
-			actions[e.ObjMetadata] = e.Action
-		}
-	}
-	var failed object.ObjMetadata
-	var dryRun *ssaerrors.DryRunErr
-	if errors.As(err, &dryRun) && dryRun.InvolvedObject() != nil {
-		failed = object.UnstructuredToObjMetadata(dryRun.InvolvedObject())
-	}
-	out := make([]*ferryv1.ObjectResult, 0, len(objs))
-	for _, u := range objs {
-		id := object.UnstructuredToObjMetadata(u)
-		r := &ferryv1.ObjectResult{Ref: refOf(u), Health: ferryv1.Health_HEALTH_UNKNOWN}
-		switch a, ok := actions[id]; {
-		case ok:
-			r.Action = actionOf(a)
-		case dryRun != nil && id == failed:
-			r.Action, r.Message = ferryv1.Action_ACTION_FAILED, dryRun.Unwrap().Error()
+// planResults lists every planned object with its action. A FAILED object
+// carries the API server's message; an object that was to be created or
+// configured but was not sent because the sync stopped is SKIPPED.
+func planResults(plans []*planned, err error) []*ferryv1.ObjectResult {
+	out := make([]*ferryv1.ObjectResult, 0, len(plans))
+	for _, p := range plans {
+		r := &ferryv1.ObjectResult{Ref: refOf(p.obj), Action: p.action, Health: ferryv1.Health_HEALTH_UNKNOWN}
+		switch {
+		case p.err != nil:
+			r.Action, r.Message = ferryv1.Action_ACTION_FAILED, p.err.Error()
+		case p.action == ferryv1.Action_ACTION_UNCHANGED || p.applied:
 		case err != nil:
 			r.Action, r.Message = ferryv1.Action_ACTION_SKIPPED, "not applied: the sync failed"
-		default:
-			r.Action = ferryv1.Action_ACTION_UNSPECIFIED
 		}
 		out = append(out, r)
 	}
@@ -98,6 +79,14 @@ func refOf(u *unstructured.Unstructured) *ferryv1.ObjectRef {
 	}
 }
 
+// metadataOf is the kstatus identity of ref.
+func metadataOf(ref *ferryv1.ObjectRef) object.ObjMetadata {
+	return object.ObjMetadata{
+		Namespace: ref.GetNamespace(), Name: ref.GetName(),
+		GroupKind: schema.GroupKind{Group: ref.GetGroup(), Kind: ref.GetKind()},
+	}
+}
+
 // stub turns a reference back into an object with only its identity, for
 // deleting what an earlier revision applied.
 func stub(ref *ferryv1.ObjectRef) *unstructured.Unstructured {
@@ -106,22 +95,4 @@ func stub(ref *ferryv1.ObjectRef) *unstructured.Unstructured {
 	u.SetNamespace(ref.GetNamespace())
 	u.SetName(ref.GetName())
 	return u
-}
-
-// actionOf maps an ssa action to Ferry's.
-func actionOf(a ssa.Action) ferryv1.Action {
-	switch a {
-	case ssa.CreatedAction:
-		return ferryv1.Action_ACTION_CREATED
-	case ssa.ConfiguredAction:
-		return ferryv1.Action_ACTION_CONFIGURED
-	case ssa.UnchangedAction:
-		return ferryv1.Action_ACTION_UNCHANGED
-	case ssa.DeletedAction:
-		return ferryv1.Action_ACTION_DELETED
-	case ssa.SkippedAction:
-		return ferryv1.Action_ACTION_SKIPPED
-	default:
-		return ferryv1.Action_ACTION_UNSPECIFIED
-	}
 }

@@ -34,7 +34,7 @@ const ackWait = 30 * time.Second
 const drainTimeout = 10 * time.Second
 
 // ConsumerName is the durable consumer of a cluster's worker.
-func ConsumerName(cluster string) string { return "apply-" + cluster }
+func ConsumerName(cluster string) string { return subject.ApplyConsumer(cluster) }
 
 // worker holds what every sync of one cluster shares.
 type worker struct {
@@ -46,12 +46,15 @@ type worker struct {
 
 	mu      sync.Mutex
 	applied map[string]appliedState // by app
+
+	ctl *control // operator commands, app controls, heartbeat (commands.go)
 }
 
 // appliedState is what this process last applied successfully for an app.
 type appliedState struct {
 	digest, namespace string
 	objects           []*ferryv1.ObjectRef
+	health            ferryv1.Health
 }
 
 // Run applies the desired state of opts.Cluster until ctx is done, then
@@ -80,6 +83,11 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg *rest.Config, opts Opt
 		tracer:  otel.Tracer(TracerName),
 		applied: map[string]appliedState{},
 	}
+	stopControl, err := w.startControl(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopControl()
 	return w.consume(ctx, cons)
 }
 
@@ -101,7 +109,7 @@ func consumerConfig(opts Options) jetstream.ConsumerConfig {
 // drains the consumer and waits for every held message to be settled.
 func (w *worker) consume(ctx context.Context, cons jetstream.Consumer) error {
 	log := logging.From(ctx)
-	d := newDispatcher(ctx, w.opts.Concurrency, w.handle, w.superseded)
+	d := newDispatcher(ctx, w.opts.Concurrency, w.gated(w.handle), w.attributed(w.superseded))
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		meta, err := msg.Metadata()
 		if err != nil {

@@ -78,6 +78,7 @@ func (w *worker) settle(ctx context.Context, d *delivery, res *ferryv1.SyncResul
 func (w *worker) publish(ctx context.Context, res *ferryv1.SyncResult) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
+	w.noteResult(ctx, res) // heartbeat's last applied revision, command replies (heartbeat.go)
 	_, err := events.Publish(ctx, w.js, subject.Status(w.opts.Cluster, res.GetApp()), res, "")
 	return err
 }

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/fluxcd/pkg/ssa"
+	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
@@ -71,40 +71,70 @@ func (w *worker) sync(ctx context.Context, d *delivery, ds *ferryv1.DesiredState
 	if ds.GetDeleted() {
 		return w.remove(ctx, ds, res)
 	}
-	if objs, ok := w.unchanged(ds); ok {
-		res.Objects = withAction(objs, ferryv1.Action_ACTION_UNCHANGED)
-		return finish(res, ferryv1.Phase_PHASE_SUCCEEDED, "unchanged: digest already applied"), nil
+	if prev, ok := w.unchanged(ds); ok {
+		return w.skipUnchanged(res, prev), nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, w.opts.ApplyTimeout)
+	applyCtx, cancel := context.WithTimeout(ctx, w.opts.ApplyTimeout)
 	defer cancel()
-	data, err := bundle.Load(ctx, w.js, ds)
+	inv, err := w.kube.loadInventory(applyCtx, ds.GetApp())
+	if err != nil {
+		return finish(res, ferryv1.Phase_PHASE_FAILED, err.Error()), err
+	}
+	if ds.GetDigest() != "" && inv.digest == ds.GetDigest() && inv.namespace == ds.GetNamespace() {
+		// Applied by an earlier process: the inventory says so.
+		prev := appliedState{digest: inv.digest, namespace: inv.namespace, objects: inv.objects}
+		w.remember(ds.GetApp(), prev)
+		return w.skipUnchanged(res, prev), nil
+	}
+	data, err := bundle.Load(applyCtx, w.js, ds)
 	if err != nil {
 		if !natsUnavailable(err) {
 			err = permanent(err)
 		}
 		return finish(res, ferryv1.Phase_PHASE_FAILED, err.Error()), err
 	}
-	objs, err := w.kube.prepare(ds, data)
+	w.forget(ds.GetApp())
+	objs, kept, err := w.kube.applyRevision(applyCtx, ds, data, inv, res)
 	if err != nil {
 		return finish(res, ferryv1.Phase_PHASE_FAILED, err.Error()), err
 	}
-	cs, err := w.kube.manager.ApplyAllStaged(ctx, objs, w.applyOptions())
-	res.Objects = objectResults(objs, cs, err)
-	if err != nil {
-		w.forget(ds.GetApp())
-		return finish(res, ferryv1.Phase_PHASE_FAILED, err.Error()), fmt.Errorf("apply: %w", err)
+	cancel()
+
+	health, healthMsg := w.awaitHealth(ctx, d, objs, res)
+	w.remember(ds.GetApp(), appliedState{digest: ds.GetDigest(), namespace: ds.GetNamespace(), objects: kept, health: health})
+	msg := summary(res.Objects)
+	if healthMsg != "" {
+		msg += "; " + healthMsg
 	}
-	w.remember(ds, refs(res.Objects))
-	return finish(res, ferryv1.Phase_PHASE_SUCCEEDED, summary(res.Objects)), nil
+	return finish(res, ferryv1.Phase_PHASE_SUCCEEDED, msg), nil
 }
 
-// applyOptions are ssa's defaults with waits for Namespaces and CRDs
-// polled often enough not to dominate a small apply.
-func (w *worker) applyOptions() ssa.ApplyOptions {
-	o := ssa.DefaultApplyOptions()
-	o.WaitInterval = 250 * time.Millisecond
-	o.WaitTimeout = min(w.opts.ApplyTimeout, time.Minute)
-	return o
+// skipUnchanged reports a digest that is already applied: every object
+// unchanged, nothing sent to the API server.
+func (w *worker) skipUnchanged(res *ferryv1.SyncResult, prev appliedState) *ferryv1.SyncResult {
+	res.Objects = withAction(prev.objects, ferryv1.Action_ACTION_UNCHANGED)
+	res.Health = prev.health
+	return finish(res, ferryv1.Phase_PHASE_SUCCEEDED, "unchanged: digest already applied")
+}
+
+// awaitHealth waits for the health of objs (see kube.waitHealth) unless
+// the worker's HealthTimeout is negative, and records it in res. It
+// returns the app's health and a message on it.
+func (w *worker) awaitHealth(ctx context.Context, d *delivery, objs []*unstructured.Unstructured, res *ferryv1.SyncResult) (ferryv1.Health, string) {
+	if w.opts.HealthTimeout < 0 {
+		return ferryv1.Health_HEALTH_UNKNOWN, ""
+	}
+	rep := w.kube.waitHealth(ctx, object.UnstructuredSetToObjMetadataSet(objs), w.opts.HealthTimeout, d.newer())
+	for _, o := range res.Objects {
+		if h, ok := rep.objects[metadataOf(o.GetRef())]; ok {
+			o.Health = h.health
+			if h.health != ferryv1.Health_HEALTH_HEALTHY && o.Message == "" {
+				o.Message = h.message
+			}
+		}
+	}
+	res.Health = rep.health
+	return rep.health, rep.message
 }
 
 // overtaken reports whether a newer revision of d's app is already in the
@@ -125,53 +155,70 @@ func (w *worker) superseded(ctx context.Context, d *delivery) {
 	w.settle(ctx, d, res, nil)
 }
 
-// remove handles an app removed from the registry. With sync.prune set it
-// deletes what this process last applied for the app; the inventory that
-// makes this survive restarts comes with prune.
+// remove handles an app removed from the registry. With sync.prune set
+// it deletes every object the app's inventory lists and Ferry still owns,
+// then the inventory; without, it only drops the inventory, leaving the
+// objects in place and no longer owned by Ferry.
 func (w *worker) remove(ctx context.Context, ds *ferryv1.DesiredState, res *ferryv1.SyncResult) (*ferryv1.SyncResult, error) {
-	w.mu.Lock()
-	prev, known := w.applied[ds.GetApp()]
-	w.mu.Unlock()
-	if !ds.GetSync().GetPrune() || !known {
-		return finish(res, ferryv1.Phase_PHASE_SUCCEEDED, "app deleted; nothing pruned"), nil
-	}
-	stubs := make([]*unstructured.Unstructured, 0, len(prev.objects))
-	for _, ref := range prev.objects {
-		stubs = append(stubs, stub(ref))
-	}
-	opts := ssa.DefaultDeleteOptions()
-	opts.Inclusions = map[string]string{LabelManagedBy: managedByValue, LabelApp: ds.GetApp()}
+	app := ds.GetApp()
+	w.forget(app)
 	ctx, cancel := context.WithTimeout(ctx, w.opts.ApplyTimeout)
 	defer cancel()
-	cs, err := w.kube.manager.DeleteAll(ctx, stubs, opts)
-	res.Objects = objectResults(stubs, cs, err)
+	if !ds.GetSync().GetPrune() {
+		if err := w.kube.deleteInventory(ctx, app); err != nil {
+			return finish(res, ferryv1.Phase_PHASE_FAILED, err.Error()), err
+		}
+		return finish(res, ferryv1.Phase_PHASE_SUCCEEDED, "app deleted; objects left in place (prune is off)"), nil
+	}
+	inv, err := w.kube.loadInventory(ctx, app)
 	if err != nil {
+		return finish(res, ferryv1.Phase_PHASE_FAILED, err.Error()), err
+	}
+	res.Objects, err = w.kube.prune(ctx, app, inv.objects)
+	if err != nil {
+		next := &inventory{namespace: inv.namespace, objects: notDeleted(res.Objects)}
+		if serr := w.kube.saveInventory(ctx, app, next); serr != nil {
+			err = errors.Join(err, serr)
+		}
 		return finish(res, ferryv1.Phase_PHASE_FAILED, err.Error()), fmt.Errorf("prune: %w", err)
 	}
-	w.forget(ds.GetApp())
+	if err := w.kube.deleteInventory(ctx, app); err != nil {
+		return finish(res, ferryv1.Phase_PHASE_FAILED, err.Error()), err
+	}
 	return finish(res, ferryv1.Phase_PHASE_SUCCEEDED, summary(res.Objects)), nil
 }
 
-// unchanged returns the objects of the app when this process has already
-// applied ds's digest into the same namespace.
-func (w *worker) unchanged(ds *ferryv1.DesiredState) ([]*ferryv1.ObjectRef, bool) {
+// notDeleted returns the refs of the prune results that failed.
+func notDeleted(results []*ferryv1.ObjectResult) []*ferryv1.ObjectRef {
+	var out []*ferryv1.ObjectRef
+	for _, r := range results {
+		if r.GetAction() == ferryv1.Action_ACTION_FAILED {
+			out = append(out, r.GetRef())
+		}
+	}
+	return out
+}
+
+// unchanged returns what this process applied for the app when it has
+// already applied ds's digest into the same namespace.
+func (w *worker) unchanged(ds *ferryv1.DesiredState) (appliedState, bool) {
 	if ds.GetDigest() == "" {
-		return nil, false
+		return appliedState{}, false
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	prev, ok := w.applied[ds.GetApp()]
 	if !ok || prev.digest != ds.GetDigest() || prev.namespace != ds.GetNamespace() {
-		return nil, false
+		return appliedState{}, false
 	}
-	return prev.objects, true
+	return prev, true
 }
 
-// remember records a successful apply of ds.
-func (w *worker) remember(ds *ferryv1.DesiredState, objects []*ferryv1.ObjectRef) {
+// remember records a successful apply of app.
+func (w *worker) remember(app string, s appliedState) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.applied[ds.GetApp()] = appliedState{digest: ds.GetDigest(), namespace: ds.GetNamespace(), objects: objects}
+	w.applied[app] = s
 }
 
 // forget drops what is known about app, so its next revision is applied

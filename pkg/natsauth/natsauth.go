@@ -1,0 +1,218 @@
+// Package natsauth gives every Ferry component its own NATS identity: an
+// admin user for the central services (ingest, render, drift, the CLI)
+// and one user per apply worker whose permissions allow only its own
+// cluster's subjects. Users authenticate with nkeys; all of them live in
+// one account with JetStream enabled, and subject permissions do the
+// isolation, including for the JetStream API, whose subjects name the
+// stream, the consumer and (for consumer creation and direct gets) the
+// filter subject.
+//
+// # Worker permissions
+//
+// A worker of cluster <c> may publish to exactly these subjects:
+//
+//	desired state (stream FERRY_DESIRED, its durable consumer apply-<c>):
+//	  $JS.API.STREAM.INFO.FERRY_DESIRED                                  config and counts; may list subject names (app names), never payloads
+//	  $JS.API.CONSUMER.CREATE.FERRY_DESIRED.apply-<c>.ferry.desired.<c>.>  create/update its durable, filter must be its cluster
+//	  $JS.API.CONSUMER.INFO.FERRY_DESIRED.apply-<c>                      pending counts (heartbeat)
+//	  $JS.API.CONSUMER.MSG.NEXT.FERRY_DESIRED.apply-<c>                  pull
+//	  $JS.ACK.FERRY_DESIRED.apply-<c>.>                                  ack, nak, term, in-progress
+//	  $JS.API.DIRECT.GET.FERRY_DESIRED.ferry.desired.<c>.>               newest revision of one of its apps
+//	  ferry.desired.<c>.>                                                republish an earlier revision (rollback, sync now)
+//	revision history for rollback (short-lived consumer history-<c>):
+//	  $JS.API.CONSUMER.CREATE.FERRY_DESIRED.history-<c>.ferry.desired.<c>.>
+//	  $JS.API.CONSUMER.MSG.NEXT.FERRY_DESIRED.history-<c>
+//	  $JS.API.CONSUMER.DELETE.FERRY_DESIRED.history-<c>
+//	operator commands (stream FERRY_CMD, durable cmd-<c>) and replies:
+//	  $JS.API.CONSUMER.CREATE.FERRY_CMD.cmd-<c>.ferry.cmd.<c>.>
+//	  $JS.API.CONSUMER.INFO.FERRY_CMD.cmd-<c>
+//	  $JS.API.CONSUMER.MSG.NEXT.FERRY_CMD.cmd-<c>
+//	  $JS.ACK.FERRY_CMD.cmd-<c>.>
+//	  ferry.reply.<c>.>
+//	results and drift:
+//	  ferry.status.<c>.>
+//	  ferry.drift.<c>.>
+//	heartbeat (KV ferry-clusters, key <c>) and app controls (KV ferry-app-state, key <c>):
+//	  $JS.API.STREAM.INFO.KV_ferry-clusters
+//	  $KV.ferry-clusters.<c>
+//	  $JS.API.DIRECT.GET.KV_ferry-clusters.$KV.ferry-clusters.<c>          its previous heartbeat, at start
+//	  $JS.API.STREAM.INFO.KV_ferry-app-state
+//	  $KV.ferry-app-state.<c>
+//	  $JS.API.DIRECT.GET.KV_ferry-app-state.$KV.ferry-app-state.<c>
+//	large bundles (object store ferry-bundles, read only):
+//	  $JS.API.STREAM.INFO.OBJ_ferry-bundles
+//	  $JS.API.DIRECT.GET.OBJ_ferry-bundles.$O.ferry-bundles.M.>
+//	  $JS.API.CONSUMER.CREATE.OBJ_ferry-bundles.*.$O.ferry-bundles.C.*
+//	  $JS.API.CONSUMER.DELETE.OBJ_ferry-bundles.*
+//	  $JS.FC.OBJ_ferry-bundles.>
+//
+// and subscribe only to its own inbox prefix, _INBOX_<c>.> (connect with
+// ConnectOptions, which sets nats.CustomInboxPrefix), so it cannot read
+// the replies and pull deliveries of another worker.
+//
+// Everything else is denied: another cluster's desired state, commands,
+// consumers and KV keys, creating or deleting streams, consumers without a
+// filter (whose filter would be in the request body), STREAM.MSG.GET
+// (whose subject is in the body, which is why FERRY_DESIRED allows direct
+// gets).
+//
+// Known gap: large bundles. The shared ferry-bundles object store is
+// read through a push consumer whose filter (the object's chunk subject)
+// can only be allowed as a wildcard, and a filter of
+// $O.ferry-bundles.C.> passes it, so a worker can read every bundle
+// stored there, of any cluster (checked with nats-server v2.15.2). Desired states up to
+// bundle.InlineLimit travel inside the message and are fully isolated.
+// Per-cluster object stores (ferry-bundles-<cluster>) would close the gap.
+package natsauth
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
+
+	"github.com/ferrycd/ferry/pkg/subject"
+)
+
+// AdminName is the name of the user of the central services.
+const AdminName = "admin"
+
+// User is one NATS identity: an nkey pair and its permissions.
+type User struct {
+	// Name is "admin" or "worker-<cluster>", for logs.
+	Name string
+	// Cluster is the cluster of a worker user, empty for the admin.
+	Cluster string
+	// PublicKey is the user's nkey public key ("U...").
+	PublicKey string
+	// Permissions are the user's subject permissions; nil allows everything.
+	Permissions *server.Permissions
+
+	kp nkeys.KeyPair
+}
+
+// NewAdmin creates the user of the central services, allowed everything.
+func NewAdmin() (*User, error) { return newUser(AdminName, "", nil) }
+
+// NewWorker creates the user of cluster's apply worker, with WorkerPermissions.
+func NewWorker(cluster string) (*User, error) {
+	if err := subject.ValidateName(cluster); err != nil {
+		return nil, fmt.Errorf("worker user: %w", err)
+	}
+	return newUser("worker-"+cluster, cluster, WorkerPermissions(cluster))
+}
+
+// newUser creates a fresh nkey pair for a user.
+func newUser(name, cluster string, perms *server.Permissions) (*User, error) {
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return nil, fmt.Errorf("create nkey for %s: %w", name, err)
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("public key of %s: %w", name, err)
+	}
+	return &User{Name: name, Cluster: cluster, PublicKey: pub, Permissions: perms, kp: kp}, nil
+}
+
+// Seed returns the user's private nkey seed ("SU..."). Keep it secret.
+func (u *User) Seed() ([]byte, error) {
+	seed, err := u.kp.Seed()
+	if err != nil {
+		return nil, fmt.Errorf("seed of %s: %w", u.Name, err)
+	}
+	return seed, nil
+}
+
+// WriteSeedFile writes the user's seed to path, readable by the owner
+// only, for a worker process to connect with SeedFileOptions.
+func (u *User) WriteSeedFile(path string) error {
+	seed, err := u.Seed()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(seed, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write seed of %s: %w", u.Name, err)
+	}
+	return nil
+}
+
+// NkeyUser is the server side of the user.
+func (u *User) NkeyUser() *server.NkeyUser {
+	return &server.NkeyUser{Nkey: u.PublicKey, Permissions: u.Permissions}
+}
+
+// ConnectOptions are the nats.Options that connect as u: the nkey
+// signature and, for a worker, the inbox prefix its permissions allow.
+func (u *User) ConnectOptions() []nats.Option {
+	opts := []nats.Option{nats.Nkey(u.PublicKey, u.kp.Sign)}
+	if u.Cluster != "" {
+		opts = append(opts, nats.CustomInboxPrefix(subject.WorkerInboxPrefix(u.Cluster)))
+	}
+	return opts
+}
+
+// SeedFileOptions are the nats.Options that connect with the seed in
+// path (see WriteSeedFile); cluster is the worker's cluster, empty for
+// the admin.
+func SeedFileOptions(path, cluster string) ([]nats.Option, error) {
+	opt, err := nats.NkeyOptionFromSeed(path)
+	if err != nil {
+		return nil, fmt.Errorf("nkey seed %s: %w", path, err)
+	}
+	opts := []nats.Option{opt}
+	if cluster != "" {
+		opts = append(opts, nats.CustomInboxPrefix(subject.WorkerInboxPrefix(cluster)))
+	}
+	return opts, nil
+}
+
+// Set is the admin and one worker user per cluster.
+type Set struct {
+	Admin   *User
+	Workers map[string]*User
+}
+
+// NewSet creates an admin and a worker user for each cluster.
+func NewSet(clusters ...string) (*Set, error) {
+	admin, err := NewAdmin()
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{Admin: admin, Workers: map[string]*User{}}
+	for _, c := range clusters {
+		if _, dup := s.Workers[c]; dup {
+			return nil, fmt.Errorf("worker user: cluster %q listed twice", c)
+		}
+		if s.Workers[c], err = NewWorker(c); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Worker returns the user of cluster's worker.
+func (s *Set) Worker(cluster string) (*User, error) {
+	u, ok := s.Workers[cluster]
+	if !ok {
+		return nil, fmt.Errorf("no worker user for cluster %q", cluster)
+	}
+	return u, nil
+}
+
+// Configure makes opts accept exactly the users of s, each with its
+// permissions. All users share the global account, which has JetStream
+// when opts.JetStream is set.
+func (s *Set) Configure(opts *server.Options) error {
+	if s == nil || s.Admin == nil {
+		return errors.New("natsauth: a set needs an admin user")
+	}
+	opts.Nkeys = []*server.NkeyUser{s.Admin.NkeyUser()}
+	for _, u := range s.Workers {
+		opts.Nkeys = append(opts.Nkeys, u.NkeyUser())
+	}
+	return nil
+}

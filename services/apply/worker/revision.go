@@ -1,0 +1,59 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
+)
+
+// applyRevision is the apply path of one sync, without NATS: parse and
+// label the manifests, record new objects in the inventory, dry-run and
+// apply them (applySet), prune what inv lists and ds lacks when ds
+// prunes, and write the inventory of ds. It fills res.Objects and returns
+// the applied objects and the refs now in the inventory.
+func (k *kube) applyRevision(ctx context.Context, ds *ferryv1.DesiredState, data []byte, inv *inventory, res *ferryv1.SyncResult) ([]*unstructured.Unstructured, []*ferryv1.ObjectRef, error) {
+	app := ds.GetApp()
+	objs, err := k.prepare(ds, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	current := make([]*ferryv1.ObjectRef, len(objs))
+	for i, u := range objs {
+		current[i] = refOf(u)
+	}
+	if len(missing(current, inv.objects)) > 0 {
+		// Record new objects before they exist, so that no crash can leave
+		// an applied object that no inventory knows of. The digest is
+		// cleared: until this sync ends the cluster is between revisions.
+		next := &inventory{revision: inv.revision, namespace: ds.GetNamespace(), objects: union(inv.objects, current)}
+		if err := k.saveInventory(ctx, app, next); err != nil {
+			return nil, nil, err
+		}
+	}
+	plans, err := k.applySet(ctx, objs)
+	res.Objects = planResults(plans, err)
+	if err != nil {
+		return nil, nil, fmt.Errorf("apply: %w", err)
+	}
+	if ds.GetSync().GetPrune() {
+		pruned, err := k.prune(ctx, app, missing(inv.objects, current))
+		res.Objects = append(res.Objects, pruned...)
+		if err != nil {
+			// Keep what could not be deleted in the inventory for the next try.
+			next := &inventory{revision: ds.GetRevision(), namespace: ds.GetNamespace(), objects: union(current, notDeleted(pruned))}
+			if serr := k.saveInventory(ctx, app, next); serr != nil {
+				err = errors.Join(err, serr)
+			}
+			return nil, nil, err
+		}
+	}
+	next := &inventory{revision: ds.GetRevision(), digest: ds.GetDigest(), namespace: ds.GetNamespace(), objects: current}
+	if err := k.saveInventory(ctx, app, next); err != nil {
+		return nil, nil, err
+	}
+	return objs, current, nil
+}
