@@ -967,9 +967,13 @@ type SyncResult struct {
 	// When ingest received the push that led here, Unix nanoseconds.
 	ReceivedUnixNano int64 `protobuf:"varint,13,opt,name=received_unix_nano,json=receivedUnixNano,proto3" json:"received_unix_nano,omitempty"`
 	// Repository the revision belongs to, for links to the commit.
-	RepoUrl       string `protobuf:"bytes,14,opt,name=repo_url,json=repoUrl,proto3" json:"repo_url,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RepoUrl string `protobuf:"bytes,14,opt,name=repo_url,json=repoUrl,proto3" json:"repo_url,omitempty"`
+	// The objects are applied and health is still being awaited: a final
+	// result for the same revision follows. Consumers that judge outcomes
+	// (alerts, commit statuses) wait for the final one.
+	AwaitingHealth bool `protobuf:"varint,15,opt,name=awaiting_health,json=awaitingHealth,proto3" json:"awaiting_health,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SyncResult) Reset() {
@@ -1098,6 +1102,13 @@ func (x *SyncResult) GetRepoUrl() string {
 		return x.RepoUrl
 	}
 	return ""
+}
+
+func (x *SyncResult) GetAwaitingHealth() bool {
+	if x != nil {
+		return x.AwaitingHealth
+	}
+	return false
 }
 
 // DriftedObject is one managed object whose live state left the desired one.
@@ -1434,7 +1445,7 @@ const file_ferry_v1_events_proto_rawDesc = "" +
 	"\x03ref\x18\x01 \x01(\v2\x13.ferry.v1.ObjectRefR\x03ref\x12(\n" +
 	"\x06action\x18\x02 \x01(\x0e2\x10.ferry.v1.ActionR\x06action\x12(\n" +
 	"\x06health\x18\x03 \x01(\x0e2\x10.ferry.v1.HealthR\x06health\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\"\xd9\x03\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"\x82\x04\n" +
 	"\n" +
 	"SyncResult\x12\x10\n" +
 	"\x03app\x18\x01 \x01(\tR\x03app\x12\x18\n" +
@@ -1451,7 +1462,8 @@ const file_ferry_v1_events_proto_rawDesc = "" +
 	"\x11started_unix_nano\x18\v \x01(\x03R\x0fstartedUnixNano\x12,\n" +
 	"\x12finished_unix_nano\x18\f \x01(\x03R\x10finishedUnixNano\x12,\n" +
 	"\x12received_unix_nano\x18\r \x01(\x03R\x10receivedUnixNano\x12\x19\n" +
-	"\brepo_url\x18\x0e \x01(\tR\arepoUrl\"\x83\x01\n" +
+	"\brepo_url\x18\x0e \x01(\tR\arepoUrl\x12'\n" +
+	"\x0fawaiting_health\x18\x0f \x01(\bR\x0eawaitingHealth\"\x83\x01\n" +
 	"\rDriftedObject\x12%\n" +
 	"\x03ref\x18\x01 \x01(\v2\x13.ferry.v1.ObjectRefR\x03ref\x12\x12\n" +
 	"\x04diff\x18\x02 \x01(\tR\x04diff\x12\x1d\n" +

@@ -53,7 +53,8 @@ func run(m *testing.M) int {
 	kube = kubernetes.NewForConfigOrDie(cp.RESTConfig())
 	dyn = dynamic.NewForConfigOrDie(cp.RESTConfig())
 
-	pipe, err = harness.Start(ctx, harness.Config{Dir: dir, Rest: cp.RESTConfig(), Cluster: "e2e"})
+	pipe, err = harness.Start(ctx, harness.Config{Dir: dir, Rest: cp.RESTConfig(), Cluster: "e2e",
+		HealthTimeout: time.Second})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start pipeline:", err)
 		return 1

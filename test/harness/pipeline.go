@@ -42,6 +42,11 @@ type Config struct {
 	Secret string
 	// Drift routes alerts and commit statuses; nil logs only.
 	Drift *config.Config
+	// HealthTimeout bounds the worker's health wait. The harness cluster
+	// runs no controllers, so Deployments never become ready: keep it short.
+	HealthTimeout time.Duration
+	// DriftResync is the worker's full drift comparison interval.
+	DriftResync time.Duration
 }
 
 // Pipeline is a running ingest → render → apply → drift pipeline.
@@ -109,7 +114,9 @@ func Start(ctx context.Context, cfg Config) (_ *Pipeline, err error) {
 	p.goRun("render", func(ctx context.Context) error {
 		return renderer.Run(ctx, p.JS, renderer.Options{CacheDir: filepath.Join(cfg.Dir, "render-cache")})
 	})
-	p.goRun("drift", func(ctx context.Context) error { return alerter.Run(ctx, p.JS, alerter.Options{Counters: p.Counters, Config: cfg.Drift}) })
+	p.goRun("drift", func(ctx context.Context) error {
+		return alerter.Run(ctx, p.JS, alerter.Options{Counters: p.Counters, Config: cfg.Drift})
+	})
 	p.StartWorker()
 	return p, nil
 }
@@ -134,7 +141,7 @@ func (p *Pipeline) StartWorker() {
 	ctx, cancel := context.WithCancel(logging.With(p.ctx, "service", "apply"))
 	done := make(chan struct{})
 	p.stopWorker, p.workerDone = cancel, done
-	opts := worker.Options{Cluster: p.Cluster}
+	opts := worker.Options{Cluster: p.Cluster, HealthTimeout: p.HealthTimeout, DriftResync: p.DriftResync}
 	go func() {
 		defer close(done)
 		if err := worker.Run(ctx, p.JS, p.Rest, opts); err != nil && !errors.Is(err, context.Canceled) {

@@ -89,6 +89,13 @@ func (r *registry) pause(app string, paused bool) {
 	}
 }
 
+func (r *registry) tracks(app, revision string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.apps[app]
+	return ok && t.state.Revision == revision
+}
+
 func (r *registry) forget(app string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -131,6 +132,9 @@ func (w *Watcher) Pause(app string) { w.reg.pause(app, true) }
 // an apply that failed.
 func (w *Watcher) Resume(app string) { w.reg.pause(app, false) }
 
+// Tracks reports whether app is tracked at revision.
+func (w *Watcher) Tracks(app, revision string) bool { return w.reg.tracks(app, revision) }
+
 // Forget stops watching app, after it was deleted.
 func (w *Watcher) Forget(app string) { w.reg.forget(app) }
 
@@ -159,7 +163,11 @@ func (w *Watcher) watch(ctx context.Context, gvk schema.GroupVersionKind) error 
 	w.informers[mapping.Resource] = true
 	inf := w.factory.ForResource(mapping.Resource).Informer()
 	_, err = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		UpdateFunc: func(_, obj any) { w.enqueue(obj) },
+		UpdateFunc: func(old, obj any) {
+			if !statusOnly(old, obj) {
+				w.enqueue(obj)
+			}
+		},
 		DeleteFunc: func(obj any) { w.enqueue(obj) },
 	})
 	if w.ctx != nil {
@@ -204,4 +212,17 @@ func (w *Watcher) next(ctx context.Context) bool {
 	}
 	w.queue.Forget(item)
 	return true
+}
+
+// statusOnly reports an update that cannot be drift: the generation (which
+// the API server bumps on every spec change) and the labels and
+// annotations are unchanged, so only status or bookkeeping moved. Objects
+// without a generation (ConfigMaps, Services, …) are always compared.
+func statusOnly(oldObj, newObj any) bool {
+	o, ok1 := oldObj.(*unstructured.Unstructured)
+	n, ok2 := newObj.(*unstructured.Unstructured)
+	if !ok1 || !ok2 || n.GetGeneration() == 0 || o.GetGeneration() != n.GetGeneration() {
+		return false
+	}
+	return maps.Equal(o.GetLabels(), n.GetLabels()) && maps.Equal(o.GetAnnotations(), n.GetAnnotations())
 }

@@ -58,11 +58,12 @@ func TestWorkerWithClusterCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, nc: adminNC, js: adminJS, kube: kc, results: make(chan *ferryv1.SyncResult, 64)}
+	e := &env{t: t, nc: adminNC, js: adminJS, kube: kc, results: make(chan *ferryv1.SyncResult, 64),
+		interim: make(chan *ferryv1.SyncResult, 64)}
 	if _, err := adminNC.Subscribe(subject.StatusForCluster(testCluster), func(m *nats.Msg) {
 		var r ferryv1.SyncResult
 		if _, err := events.Decode(context.Background(), m.Header, m.Data, &r); err == nil {
-			e.results <- &r
+			e.deliver(&r)
 		}
 	}); err != nil {
 		t.Fatal(err)

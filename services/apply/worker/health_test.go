@@ -57,6 +57,16 @@ func TestDeploymentBecomesHealthy(t *testing.T) {
 	if h, msg := objectHealthIn(r, "Deployment/ready"); h != ferryv1.Health_HEALTH_HEALTHY {
 		t.Errorf("Deployment/ready health %s (%s), want HEALTHY", h, msg)
 	}
+	// Before the health wait, the worker said the objects were applied.
+	select {
+	case early := <-e.interim:
+		if early.GetRevision() != "h1" || early.GetPhase() != ferryv1.Phase_PHASE_SUCCEEDED ||
+			early.GetHealth() != ferryv1.Health_HEALTH_PROGRESSING || early.GetFinishedUnixNano() > r.GetFinishedUnixNano() {
+			t.Errorf("interim result %v, want h1 applied and progressing before the final one", early)
+		}
+	default:
+		t.Error("no 'applied, awaiting health' result before the final one")
+	}
 	e.settled()
 }
 

@@ -46,6 +46,8 @@ type env struct {
 	js      jetstream.JetStream
 	kube    client.Client
 	results chan *ferryv1.SyncResult
+	// interim receives "applied, awaiting health" results.
+	interim chan *ferryv1.SyncResult
 }
 
 // newEnv starts an embedded NATS with Ferry's streams and subscribes to
@@ -69,14 +71,15 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatalf("kubernetes client: %v", err)
 	}
-	e := &env{t: t, nc: nc, js: js, kube: kc, results: make(chan *ferryv1.SyncResult, 64)}
+	e := &env{t: t, nc: nc, js: js, kube: kc, results: make(chan *ferryv1.SyncResult, 64),
+		interim: make(chan *ferryv1.SyncResult, 64)}
 	_, err = nc.Subscribe(subject.StatusForCluster("*"), func(m *nats.Msg) {
 		var r ferryv1.SyncResult
 		if _, err := events.Decode(context.Background(), m.Header, m.Data, &r); err != nil {
 			t.Errorf("decode result: %v", err)
 			return
 		}
-		e.results <- &r
+		e.deliver(&r)
 	})
 	if err != nil {
 		t.Fatalf("subscribe results: %v", err)
@@ -164,7 +167,17 @@ func (e *env) publishState(ds *ferryv1.DesiredState, data []byte) *ferryv1.Desir
 	return ds
 }
 
-// result waits for the next sync result.
+// deliver routes a result: "applied, awaiting health" results to interim,
+// final ones to results, which most tests read.
+func (e *env) deliver(r *ferryv1.SyncResult) {
+	if r.GetAwaitingHealth() {
+		e.interim <- r
+		return
+	}
+	e.results <- r
+}
+
+// result waits for the next final sync result.
 func (e *env) result(timeout time.Duration) *ferryv1.SyncResult {
 	e.t.Helper()
 	select {

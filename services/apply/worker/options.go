@@ -44,6 +44,9 @@ type Options struct {
 	// after they are applied; the result is published after the wait.
 	// Negative skips the wait (health UNKNOWN).
 	HealthTimeout time.Duration
+	// DriftResync is the interval of the full drift comparison that
+	// catches what a watch missed; default 5m.
+	DriftResync time.Duration
 	// HeartbeatInterval is how often the worker puts its heartbeat into
 	// the cluster registry (KV ferry-clusters).
 	HeartbeatInterval time.Duration
@@ -62,6 +65,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.FieldManager, "field-manager", DefaultFieldManager, "server-side apply field manager")
 	fs.DurationVar(&o.ApplyTimeout, "apply-timeout", DefaultApplyTimeout, "time limit for one sync of one app")
 	fs.DurationVar(&o.HealthTimeout, "health-timeout", DefaultHealthTimeout, "how long a sync waits for its objects to become ready (negative: do not wait)")
+	fs.DurationVar(&o.DriftResync, "drift-resync", 5*time.Minute, "interval of the full drift comparison (watches report drift as it happens)")
 	fs.DurationVar(&o.HeartbeatInterval, "heartbeat-interval", DefaultHeartbeatInterval, "how often to report liveness to the cluster registry")
 }
 

@@ -18,6 +18,16 @@ type delivery struct {
 	// behind this one, so a health wait can end early. Made on first use.
 	newerMu sync.Mutex
 	newerCh chan struct{}
+	// release gives back the dispatcher's concurrency slot early, when the
+	// apply is done and only a health wait remains. Nil without a slot.
+	release func()
+}
+
+// releaseSlot lets another app apply while this one waits for health.
+func (d *delivery) releaseSlot() {
+	if d.release != nil {
+		d.release()
+	}
 }
 
 // newer returns the channel closed by overtake.
@@ -148,8 +158,9 @@ func (p *dispatcher) run(key string, d *delivery) {
 	for d != nil {
 		select {
 		case p.slots <- struct{}{}:
+			d.release = sync.OnceFunc(func() { <-p.slots })
 			p.handle(p.ctx, d)
-			<-p.slots
+			d.release()
 		case <-p.ctx.Done():
 			p.handle(p.ctx, d) // settles without applying
 		}

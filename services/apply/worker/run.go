@@ -18,6 +18,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
+	"github.com/ferrycd/ferry/services/apply/driftwatch"
 )
 
 // TracerName is the OpenTelemetry instrumentation name of the worker's spans.
@@ -47,7 +48,8 @@ type worker struct {
 	mu      sync.Mutex
 	applied map[string]appliedState // by app
 
-	ctl *control // operator commands, app controls, heartbeat (commands.go)
+	ctl   *control            // operator commands, app controls, heartbeat (commands.go)
+	drift *driftwatch.Watcher // drift of applied objects (drift.go)
 }
 
 // appliedState is what this process last applied successfully for an app.
@@ -83,6 +85,11 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg *rest.Config, opts Opt
 		tracer:  otel.Tracer(TracerName),
 		applied: map[string]appliedState{},
 	}
+	stopDrift, err := w.startDrift(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer stopDrift()
 	stopControl, err := w.startControl(ctx)
 	if err != nil {
 		return err

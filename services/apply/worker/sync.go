@@ -71,7 +71,7 @@ func (w *worker) sync(ctx context.Context, d *delivery, ds *ferryv1.DesiredState
 	if ds.GetDeleted() {
 		return w.remove(ctx, ds, res)
 	}
-	if prev, ok := w.unchanged(ds); ok {
+	if prev, ok := w.unchanged(ds); ok && !forced(ctx) {
 		return w.skipUnchanged(res, prev), nil
 	}
 	applyCtx, cancel := context.WithTimeout(ctx, w.opts.ApplyTimeout)
@@ -80,10 +80,12 @@ func (w *worker) sync(ctx context.Context, d *delivery, ds *ferryv1.DesiredState
 	if err != nil {
 		return finish(res, ferryv1.Phase_PHASE_FAILED, err.Error()), err
 	}
-	if ds.GetDigest() != "" && inv.digest == ds.GetDigest() && inv.namespace == ds.GetNamespace() {
-		// Applied by an earlier process: the inventory says so.
+	if ds.GetDigest() != "" && inv.digest == ds.GetDigest() && inv.namespace == ds.GetNamespace() && !forced(ctx) {
+		// Applied by an earlier process: the inventory says so. Watch it
+		// for drift from here on.
 		prev := appliedState{digest: inv.digest, namespace: inv.namespace, objects: inv.objects}
 		w.remember(ds.GetApp(), prev)
+		w.trackStored(applyCtx, ds)
 		return w.skipUnchanged(res, prev), nil
 	}
 	data, err := bundle.Load(applyCtx, w.js, ds)
@@ -94,12 +96,19 @@ func (w *worker) sync(ctx context.Context, d *delivery, ds *ferryv1.DesiredState
 		return finish(res, ferryv1.Phase_PHASE_FAILED, err.Error()), err
 	}
 	w.forget(ds.GetApp())
+	w.drift.Pause(ds.GetApp())
 	objs, kept, err := w.kube.applyRevision(applyCtx, ds, data, inv, res)
 	if err != nil {
+		w.drift.Resume(ds.GetApp())
 		return finish(res, ferryv1.Phase_PHASE_FAILED, err.Error()), err
 	}
 	cancel()
 
+	// The objects are applied: say so now, then watch them for drift and
+	// wait for health without holding a slot another app could use.
+	d.releaseSlot()
+	w.publishApplied(ctx, res)
+	w.track(ctx, ds, objs)
 	health, healthMsg := w.awaitHealth(ctx, d, objs, res)
 	w.remember(ds.GetApp(), appliedState{digest: ds.GetDigest(), namespace: ds.GetNamespace(), objects: kept, health: health})
 	msg := summary(res.Objects)
@@ -124,7 +133,10 @@ func (w *worker) awaitHealth(ctx context.Context, d *delivery, objs []*unstructu
 	if w.opts.HealthTimeout < 0 {
 		return ferryv1.Health_HEALTH_UNKNOWN, ""
 	}
+	ctx, span := w.tracer.Start(ctx, "apply.health")
+	defer span.End()
 	rep := w.kube.waitHealth(ctx, object.UnstructuredSetToObjMetadataSet(objs), w.opts.HealthTimeout, d.newer())
+	span.SetAttributes(attribute.String("ferry.health", rep.health.String()))
 	for _, o := range res.Objects {
 		if h, ok := rep.objects[metadataOf(o.GetRef())]; ok {
 			o.Health = h.health
@@ -162,6 +174,7 @@ func (w *worker) superseded(ctx context.Context, d *delivery) {
 func (w *worker) remove(ctx context.Context, ds *ferryv1.DesiredState, res *ferryv1.SyncResult) (*ferryv1.SyncResult, error) {
 	app := ds.GetApp()
 	w.forget(app)
+	w.drift.Forget(app)
 	ctx, cancel := context.WithTimeout(ctx, w.opts.ApplyTimeout)
 	defer cancel()
 	if !ds.GetSync().GetPrune() {

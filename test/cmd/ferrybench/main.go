@@ -20,18 +20,26 @@ import (
 )
 
 func main() {
-	pushes := flag.Int("pushes", 100, "pushes for the webhook → applied latency")
-	objects := flag.Int("objects", 10, "objects in the benchmark app")
+	var o benchOptions
+	flag.IntVar(&o.pushes, "pushes", 100, "pushes for the webhook → applied latency")
+	flag.IntVar(&o.objects, "objects", 10, "objects in the latency benchmark's app")
+	flag.IntVar(&o.applyObjects, "apply-objects", 1000, "objects in the apply comparison (0 skips it)")
+	flag.IntVar(&o.rssApps, "rss-apps", 100, "apps for the worker memory measurement (0 skips it)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Stdout, *pushes, *objects); err != nil {
+	if err := run(ctx, os.Stdout, o); err != nil {
 		fmt.Fprintln(os.Stderr, "ferrybench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer, pushes, objects int) error {
+// benchOptions selects what to measure.
+type benchOptions struct {
+	pushes, objects, applyObjects, rssApps int
+}
+
+func run(ctx context.Context, out io.Writer, o benchOptions) error {
 	ctx = logging.Into(ctx, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	dir, err := os.MkdirTemp("", "ferrybench-")
 	if err != nil {
@@ -44,7 +52,8 @@ func run(ctx context.Context, out io.Writer, pushes, objects int) error {
 		return err
 	}
 	defer func() { _ = cp.Stop() }()
-	pipe, err := harness.Start(ctx, harness.Config{Dir: dir, Rest: cp.RESTConfig(), Cluster: "bench"})
+	pipe, err := harness.Start(ctx, harness.Config{Dir: dir, Rest: cp.RESTConfig(), Cluster: "bench",
+		HealthTimeout: time.Second})
 	if err != nil {
 		return err
 	}
@@ -53,11 +62,21 @@ func run(ctx context.Context, out io.Writer, pushes, objects int) error {
 	fmt.Fprintf(out, "## Ferry benchmarks — %s, %d cores, %s\n\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version())
 	fmt.Fprintln(out, "| benchmark | n | p50 | p90 | p99 | max | notes |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|---|")
-	lat, err := webhookToApplied(ctx, pipe, pushes, objects)
+	lat, err := webhookToApplied(ctx, pipe, o.pushes, o.objects)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, lat.row(fmt.Sprintf("webhook → %d-object app applied", objects),
+	fmt.Fprintln(out, lat.row(fmt.Sprintf("webhook → %d-object app applied", o.objects),
 		"signed GitHub webhook POST until the SUCCEEDED SyncResult is received; target p50 ≤ 200 ms"))
+	if o.applyObjects > 0 {
+		if err := applyRows(ctx, out, cp, o.applyObjects); err != nil {
+			return err
+		}
+	}
+	if o.rssApps > 0 {
+		if err := workerRSS(ctx, out, pipe, cp, o.rssApps, 10); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ferrycd/ferry/pkg/bundle"
+	"github.com/ferrycd/ferry/pkg/controlplane"
+	"github.com/ferrycd/ferry/pkg/events"
+	"github.com/ferrycd/ferry/pkg/subject"
+	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
+	"github.com/ferrycd/ferry/test/harness"
+)
+
+// workerRSS builds the standalone apply binary, runs it as its own process
+// for cluster "rss" against the pipeline's NATS and cp, publishes apps
+// desired states of objects objects each, waits until all are applied and
+// reports the worker's resident memory (VmRSS and VmHWM).
+func workerRSS(ctx context.Context, out io.Writer, pipe *harness.Pipeline, cp *controlplane.ControlPlane, apps, objects int) error {
+	bin := filepath.Join(pipe.Dir, "ferry-apply")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./services/apply")
+	build.Dir = repoRoot()
+	if b, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build apply worker: %w: %s", err, b)
+	}
+	const cluster = "rss"
+	results := make(chan *ferryv1.SyncResult, apps)
+	cons, err := pipe.JS.OrderedConsumer(ctx, subject.StreamStatus, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subject.StatusForCluster(cluster)}, DeliverPolicy: jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return err
+	}
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		var r ferryv1.SyncResult
+		if _, err := events.DecodeMsg(ctx, msg, &r); err == nil {
+			results <- &r
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer cc.Stop()
+
+	cmd := exec.CommandContext(ctx, bin, "--cluster", cluster, "--kubeconfig", cp.Kubeconfig(),
+		"--nats-url", pipe.NATS.ClientURL(), "--log-level", "warn")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start apply worker: %w", err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+
+	start := time.Now()
+	for i := range apps {
+		app := fmt.Sprintf("app-%03d", i)
+		ds := &ferryv1.DesiredState{App: app, Cluster: cluster, Namespace: app, Revision: "rss-1",
+			Sync: &ferryv1.SyncPolicy{Automated: true, Prune: true, SelfHeal: true}}
+		files := appFiles("", app, objects, 0)
+		if err := bundle.Attach(ctx, pipe.JS, ds, []byte(files["app/objects.yaml"])); err != nil {
+			return err
+		}
+		if _, err := events.Publish(ctx, pipe.JS, subject.Desired(cluster, app), ds, ""); err != nil {
+			return err
+		}
+	}
+	for done := 0; done < apps; {
+		select {
+		case r := <-results:
+			if r.GetPhase() != ferryv1.Phase_PHASE_SUCCEEDED {
+				return fmt.Errorf("rss app %s: %v: %s", r.GetApp(), r.GetPhase(), r.GetMessage())
+			}
+			done++
+		case <-time.After(5 * time.Minute):
+			return fmt.Errorf("only %d of %d apps applied within 5m", done, apps)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	took := time.Since(start)
+	time.Sleep(3 * time.Second) // settle: watches established, GC ran
+	rss, hwm, err := memory(cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n### Apply worker memory, %d apps × %d objects, separate process\n\n", apps, objects)
+	fmt.Fprintln(out, "| metric | value | target |")
+	fmt.Fprintln(out, "|---|---|---|")
+	fmt.Fprintf(out, "| all %d apps applied (cold worker) | %.1f s | |\n", apps, took.Seconds())
+	fmt.Fprintf(out, "| RSS at rest after applying | %.1f MiB | ≤ 50 MiB |\n", float64(rss)/1024)
+	fmt.Fprintf(out, "| peak RSS (VmHWM) | %.1f MiB | |\n", float64(hwm)/1024)
+	return nil
+}
+
+// memory reads VmRSS and VmHWM (KiB) of pid.
+func memory(pid int) (rss, hwm int, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("read worker memory: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 {
+			continue
+		}
+		v, _ := strconv.Atoi(fields[1])
+		switch fields[0] {
+		case "VmRSS:":
+			rss = v
+		case "VmHWM:":
+			hwm = v
+		}
+	}
+	return rss, hwm, sc.Err()
+}
+
+// repoRoot is the workspace root (where go.work is), from the working
+// directory make bench runs in.
+func repoRoot() string {
+	dir, _ := os.Getwd()
+	for d := dir; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
+			return d
+		}
+	}
+	return dir
+}
