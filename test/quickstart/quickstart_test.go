@@ -99,6 +99,9 @@ func TestDevQuickstart(t *testing.T) {
 	})
 
 	out.wait(t, regexp.MustCompile(`✓ synced guestbook → local @ \w+: 4 objects`), 12*time.Minute)
+	// The local cluster runs controllers and kwok nodes: the sample app
+	// really becomes healthy.
+	out.wait(t, regexp.MustCompile(`♥ healthy guestbook → local @ \w+`), 3*time.Minute)
 	work := out.wait(t, regexp.MustCompile(`working copy: (\S+)\)`), time.Second)[1]
 	kubeconfig := out.wait(t, regexp.MustCompile(`kubectl --kubeconfig (\S+) get all`), time.Second)[1]
 
@@ -119,6 +122,7 @@ func TestDevQuickstart(t *testing.T) {
 		}
 	}
 	out.wait(t, regexp.MustCompile(`✓ synced guestbook → local @ \w+: 4 objects \(1 configured, 3 unchanged\)`), time.Minute)
+	out.wait(t, regexp.MustCompile(`(?s)1 configured, 3 unchanged.*♥ healthy guestbook`), 3*time.Minute)
 
 	// And the cluster agrees, through the kubeconfig the banner printed.
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
@@ -128,5 +132,22 @@ func TestDevQuickstart(t *testing.T) {
 	d, err := kubernetes.NewForConfigOrDie(cfg).AppsV1().Deployments("guestbook").Get(ctx, "guestbook-ui", metav1.GetOptions{})
 	if err != nil || *d.Spec.Replicas != 3 {
 		t.Fatalf("deployment guestbook-ui: %v (err %v), want 3 replicas", d, err)
+	}
+
+	// The banner's drift step: scale behind Git's back; self-heal reverts it.
+	kube := kubernetes.NewForConfigOrDie(cfg)
+	scale, err := kube.AppsV1().Deployments("guestbook").GetScale(ctx, "guestbook-ui", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale.Spec.Replicas = 5
+	if _, err := kube.AppsV1().Deployments("guestbook").UpdateScale(ctx, "guestbook-ui", scale,
+		metav1.UpdateOptions{FieldManager: "kubectl-scale"}); err != nil {
+		t.Fatal(err)
+	}
+	out.wait(t, regexp.MustCompile(`⚠ drift in guestbook → local: Deployment/guestbook-ui /spec/replicas: 5 → 3 \(by kubectl-scale\) — reverted by self-heal`), time.Minute)
+	d, err = kube.AppsV1().Deployments("guestbook").Get(ctx, "guestbook-ui", metav1.GetOptions{})
+	if err != nil || *d.Spec.Replicas != 3 {
+		t.Fatalf("after self-heal: %v (err %v), want 3 replicas", d, err)
 	}
 }

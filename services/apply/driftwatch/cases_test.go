@@ -121,3 +121,21 @@ func TestResyncCatchesMissedDrift(t *testing.T) {
 		t.Errorf("diff %q", ev.GetObjects()[0].GetDiff())
 	}
 }
+
+// `kubectl scale` writes through the scale subresource; the change is
+// still attributed to it, not to the controllers that report status.
+func TestScaleSubresourceIsAttributed(t *testing.T) {
+	e := newEnv(t, Options{}, false, nil)
+	scale, err := e.kube.AppsV1().Deployments(e.ns).GetScale(t.Context(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale.Spec.Replicas = 6
+	if _, err := e.kube.AppsV1().Deployments(e.ns).UpdateScale(t.Context(), "web", scale, metav1.UpdateOptions{FieldManager: "kubectl-scale"}); err != nil {
+		t.Fatal(err)
+	}
+	ev := e.next("scale")
+	if o := ev.GetObjects()[0]; o.GetChangedBy() != "kubectl-scale" || !strings.Contains(o.GetDiff(), "/spec/replicas: 6 → 1") {
+		t.Errorf("drifted object %v, want replicas 6 → 1 changed by kubectl-scale", o)
+	}
+}

@@ -91,7 +91,7 @@ func (w *Watcher) exists(ctx context.Context, u *unstructured.Unstructured) bool
 }
 
 // changedBy names the most recent field manager other than Ferry, from
-// the live object's managed fields.
+// the live object's managed fields, ignoring status writers.
 func (w *Watcher) changedBy(ctx context.Context, desired *unstructured.Unstructured) string {
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(desired.GroupVersionKind())
@@ -103,11 +103,19 @@ func (w *Watcher) changedBy(ctx context.Context, desired *unstructured.Unstructu
 		when time.Time
 	)
 	for _, mf := range live.GetManagedFields() {
-		if mf.Manager == w.opts.FieldManager || mf.Time == nil {
+		// Status writes (controllers reporting progress) are not changes
+		// to what Ferry declares.
+		if mf.Manager == w.opts.FieldManager || mf.Subresource == "status" {
 			continue
 		}
-		if who == "" || !mf.Time.Time.Before(when) {
-			who, when = mf.Manager, mf.Time.Time
+		// Writes through some subresources (scale) carry no time: they
+		// still count, after any timed entry of the same age.
+		var at time.Time
+		if mf.Time != nil {
+			at = mf.Time.Time
+		}
+		if who == "" || !at.Before(when) {
+			who, when = mf.Manager, at
 		}
 	}
 	return who

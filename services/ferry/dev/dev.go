@@ -129,8 +129,12 @@ func cluster(ctx context.Context, o Options) (*rest.Config, string, func(), erro
 		}
 		return cfg, o.Kubeconfig, func() {}, nil
 	}
-	fmt.Fprintln(o.Out, "ferry dev: starting a local control plane (etcd + kube-apiserver)...")
-	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: o.path("cluster"), Progress: o.Out, Log: logging.From(ctx)})
+	what := "etcd + kube-apiserver"
+	if o.Workloads {
+		what += " + controllers, scheduler and kwok fake nodes"
+	}
+	fmt.Fprintf(o.Out, "ferry dev: starting a local control plane (%s)...\n", what)
+	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: o.path("cluster"), Progress: o.Out, Log: logging.From(ctx), Workloads: o.Workloads})
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("start local control plane: %w", err)
 	}

@@ -15,26 +15,73 @@ import (
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
 
-// followStatus prints one line per sync result until ctx is done.
+// followStatus prints one line per sync result and drift event until ctx
+// is done.
 func followStatus(ctx context.Context, js jetstream.JetStream, out io.Writer) error {
-	cons, err := js.OrderedConsumer(ctx, subject.StreamStatus, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{subject.AllStatus}, DeliverPolicy: jetstream.DeliverNewPolicy,
-	})
-	if err != nil {
-		return fmt.Errorf("follow sync results: %w", err)
-	}
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
+	stopResults, err := follow(ctx, js, subject.StreamStatus, subject.AllStatus, func(msg jetstream.Msg) {
 		var res ferryv1.SyncResult
 		if _, err := events.DecodeMsg(ctx, msg, &res); err == nil {
 			fmt.Fprintln(out, statusLine(&res))
 		}
 	})
 	if err != nil {
-		return fmt.Errorf("follow sync results: %w", err)
+		return err
 	}
+	defer stopResults()
+	stopDrift, err := follow(ctx, js, subject.StreamDrift, subject.AllDrift, func(msg jetstream.Msg) {
+		var ev ferryv1.DriftEvent
+		if _, err := events.DecodeMsg(ctx, msg, &ev); err == nil {
+			fmt.Fprintln(out, driftLine(&ev))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer stopDrift()
 	<-ctx.Done()
-	cc.Stop()
 	return nil
+}
+
+// follow consumes new messages of streamName on filter with handle.
+func follow(ctx context.Context, js jetstream.JetStream, streamName, filter string, handle jetstream.MessageHandler) (func(), error) {
+	cons, err := js.OrderedConsumer(ctx, streamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("follow %s: %w", streamName, err)
+	}
+	cc, err := cons.Consume(handle)
+	if err != nil {
+		return nil, fmt.Errorf("follow %s: %w", streamName, err)
+	}
+	return cc.Stop, nil
+}
+
+// driftLine reports one drift event: what changed, who changed it, and
+// whether self-heal put it back.
+func driftLine(ev *ferryv1.DriftEvent) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "⚠ drift in %s → %s:", ev.GetApp(), ev.GetCluster())
+	for _, o := range ev.GetObjects() {
+		fmt.Fprintf(&b, " %s/%s", o.GetRef().GetKind(), o.GetRef().GetName())
+		if o.GetDeleted() {
+			b.WriteString(" deleted")
+		} else if d := strings.SplitN(o.GetDiff(), "\n", 2)[0]; d != "" {
+			b.WriteString(" " + d)
+		}
+		if o.GetChangedBy() != "" {
+			b.WriteString(" (by " + o.GetChangedBy() + ")")
+		}
+	}
+	switch {
+	case ev.GetFighting():
+		b.WriteString(" — self-heal stopped: another writer keeps reverting it")
+	case ev.GetCorrected():
+		b.WriteString(" — reverted by self-heal")
+	default:
+		b.WriteString(" — left as is (selfHeal is off)")
+	}
+	return b.String()
 }
 
 func statusLine(res *ferryv1.SyncResult) string {
@@ -49,6 +96,9 @@ func statusLine(res *ferryv1.SyncResult) string {
 	}
 	switch res.GetPhase() {
 	case ferryv1.Phase_PHASE_SUCCEEDED:
+		if !res.GetAwaitingHealth() && res.GetHealth() != ferryv1.Health_HEALTH_UNKNOWN {
+			return healthLine(head, res)
+		}
 		counts := map[string]int{}
 		for _, o := range res.GetObjects() {
 			counts[strings.ToLower(strings.TrimPrefix(o.GetAction().String(), "ACTION_"))]++
@@ -59,11 +109,31 @@ func statusLine(res *ferryv1.SyncResult) string {
 				parts = append(parts, fmt.Sprintf("%d %s", counts[a], a))
 			}
 		}
-		return fmt.Sprintf("✓ synced %s: %d objects (%s)%s", head, len(res.GetObjects()), strings.Join(parts, ", "), took)
+		line := fmt.Sprintf("✓ synced %s: %d objects (%s)%s", head, len(res.GetObjects()), strings.Join(parts, ", "), took)
+		if res.GetAwaitingHealth() {
+			line += ", waiting for health"
+		}
+		return line
 	case ferryv1.Phase_PHASE_RENDER_FAILED:
 		return fmt.Sprintf("✗ render failed %s: %s %s", head, res.GetFile(), res.GetMessage())
 	default:
 		return fmt.Sprintf("✗ %s %s: %s", strings.ToLower(strings.TrimPrefix(res.GetPhase().String(), "PHASE_")), head, res.GetMessage())
+	}
+}
+
+// healthLine reports the final health of a sync.
+func healthLine(head string, res *ferryv1.SyncResult) string {
+	took := ""
+	if s, f := res.GetStartedUnixNano(), res.GetFinishedUnixNano(); s > 0 && f > s {
+		took = fmt.Sprintf(" after %s", time.Duration(f-s).Round(100*time.Millisecond))
+	}
+	switch res.GetHealth() {
+	case ferryv1.Health_HEALTH_HEALTHY:
+		return fmt.Sprintf("♥ healthy %s%s", head, took)
+	case ferryv1.Health_HEALTH_DEGRADED:
+		return fmt.Sprintf("✗ degraded %s%s: %s", head, took, res.GetMessage())
+	default:
+		return fmt.Sprintf("… still progressing %s%s: %s", head, took, res.GetMessage())
 	}
 }
 
@@ -83,5 +153,9 @@ a signed webhook and the result is printed here.
   sed -i 's/replicas: 1/replicas: 3/' guestbook/deployment.yaml
   git commit -qam "Scale guestbook" && git push -q
 
-`, hookURL, o.path("webhook-secret"), natsURL, o.Cluster, kubeconfig, repo.URL, repo.WorkDir, repo.WorkDir)
+Drift: change the cluster behind Git's back and watch self-heal revert it.
+
+  kubectl --kubeconfig %s -n guestbook scale deployment guestbook-ui --replicas 5
+
+`, hookURL, o.path("webhook-secret"), natsURL, o.Cluster, kubeconfig, repo.URL, repo.WorkDir, repo.WorkDir, kubeconfig)
 }
