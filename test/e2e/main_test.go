@@ -16,10 +16,12 @@ import (
 
 	"github.com/ferrycd/ferry/pkg/controlplane"
 	"github.com/ferrycd/ferry/pkg/telemetry"
+	"github.com/ferrycd/ferry/services/drift/config"
 	"github.com/ferrycd/ferry/test/harness"
 )
 
 var (
+	slack = newSlackServer()
 	pipe  *harness.Pipeline
 	kube  kubernetes.Interface
 	dyn   dynamic.Interface
@@ -53,8 +55,17 @@ func run(m *testing.M) int {
 	kube = kubernetes.NewForConfigOrDie(cp.RESTConfig())
 	dyn = dynamic.NewForConfigOrDie(cp.RESTConfig())
 
+	defer slack.Close()
+	drift, err := config.Parse([]byte(`routes:
+  - name: ops
+    slack: {webhookURL: "` + slack.URL + `/services/T000/B000/XXXX"}
+`))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "drift config:", err)
+		return 1
+	}
 	pipe, err = harness.Start(ctx, harness.Config{Dir: dir, Rest: cp.RESTConfig(), Cluster: "e2e",
-		HealthTimeout: time.Second})
+		HealthTimeout: time.Second, Drift: drift})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start pipeline:", err)
 		return 1

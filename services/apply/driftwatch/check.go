@@ -44,7 +44,11 @@ func (w *Watcher) check(ctx context.Context, item work) error {
 		allowed, fightStarted := w.reg.allowHeal(st.App, w.opts.FightLimit, w.opts.FightWindow, time.Now())
 		switch {
 		case allowed:
-			if _, err := w.rm.Apply(ctx, desired, ssa.DefaultApplyOptions()); err != nil {
+			heal, err := withoutIgnored(desired, ignore)
+			if err == nil {
+				_, err = w.rm.Apply(ctx, heal, ssa.DefaultApplyOptions())
+			}
+			if err != nil {
 				log.Warn("self-heal failed", "error", err)
 			} else {
 				ev.Corrected = true

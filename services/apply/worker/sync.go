@@ -104,11 +104,11 @@ func (w *worker) sync(ctx context.Context, d *delivery, ds *ferryv1.DesiredState
 	}
 	cancel()
 
-	// The objects are applied: say so now, then watch them for drift and
-	// wait for health without holding a slot another app could use.
+	// The objects are applied: watch them for drift from now on, say so,
+	// then wait for health without holding a slot another app could use.
+	w.track(ctx, ds, objs)
 	d.releaseSlot()
 	w.publishApplied(ctx, res)
-	w.track(ctx, ds, objs)
 	health, healthMsg := w.awaitHealth(ctx, d, objs, res)
 	w.remember(ds.GetApp(), appliedState{digest: ds.GetDigest(), namespace: ds.GetNamespace(), objects: kept, health: health})
 	msg := summary(res.Objects)
