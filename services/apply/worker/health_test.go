@@ -49,7 +49,7 @@ func TestDeploymentBecomesHealthy(t *testing.T) {
 	e := newEnv(t)
 	e.startWorker(nil)
 	e.publish("ready", "default", "h1", deployment("ready", 2, ""))
-	r := e.result(60 * time.Second)
+	r := e.result(90 * time.Second)
 	wantPhase(t, r, "h1", ferryv1.Phase_PHASE_SUCCEEDED)
 	if r.GetHealth() != ferryv1.Health_HEALTH_HEALTHY {
 		t.Errorf("app health %s (%s), want HEALTHY", r.GetHealth(), r.GetMessage())
@@ -76,7 +76,7 @@ func TestUnschedulableDeploymentIsDegradedAfterTimeout(t *testing.T) {
 	e.startWorkerWith(nil, Options{HealthTimeout: timeout})
 	e.publish("stuck", "default", "s1", deployment("stuck", 1, "ferry.dev/no-such-node: \"true\""))
 	started := time.Now()
-	r := e.result(60 * time.Second)
+	r := e.result(90 * time.Second)
 	wantPhase(t, r, "s1", ferryv1.Phase_PHASE_SUCCEEDED)
 	if took := time.Since(started); took < timeout {
 		t.Errorf("result after %s, before the %s health timeout", took, timeout)

@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 
 // testHealthTimeout keeps health waits short; kwok makes Pods Ready within
 // a second or two.
-const testHealthTimeout = 20 * time.Second
+const testHealthTimeout = 45 * time.Second
 
 // testCluster is the cluster name every test's worker serves; each test has
 // its own NATS server, so they do not share consumers.

@@ -14,8 +14,11 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/ferrycd/ferry/pkg/controlplane"
 	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/services/drift/config"
 	"github.com/ferrycd/ferry/test/harness"
 )
 
@@ -24,6 +27,7 @@ func main() {
 	flag.IntVar(&o.pushes, "pushes", 100, "pushes for the webhook → applied latency")
 	flag.IntVar(&o.objects, "objects", 10, "objects in the latency benchmark's app")
 	flag.IntVar(&o.applyObjects, "apply-objects", 1000, "objects in the apply comparison (0 skips it)")
+	flag.IntVar(&o.driftEdits, "drift-edits", 50, "out-of-band edits for the drift latency (0 skips it)")
 	flag.IntVar(&o.rssApps, "rss-apps", 100, "apps for the worker memory measurement (0 skips it)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -36,7 +40,7 @@ func main() {
 
 // benchOptions selects what to measure.
 type benchOptions struct {
-	pushes, objects, applyObjects, rssApps int
+	pushes, objects, applyObjects, rssApps, driftEdits int
 }
 
 func run(ctx context.Context, out io.Writer, o benchOptions) error {
@@ -52,8 +56,14 @@ func run(ctx context.Context, out io.Writer, o benchOptions) error {
 		return err
 	}
 	defer func() { _ = cp.Stop() }()
+	sink := newSlackSink()
+	defer sink.Close()
+	drift, err := config.Parse([]byte("routes:\n  - {name: bench, slack: {webhookURL: \"" + sink.URL + "/services/T/B/X\"}}\n"))
+	if err != nil {
+		return err
+	}
 	pipe, err := harness.Start(ctx, harness.Config{Dir: dir, Rest: cp.RESTConfig(), Cluster: "bench",
-		HealthTimeout: time.Second})
+		HealthTimeout: time.Second, Drift: drift})
 	if err != nil {
 		return err
 	}
@@ -68,6 +78,14 @@ func run(ctx context.Context, out io.Writer, o benchOptions) error {
 	}
 	fmt.Fprintln(out, lat.row(fmt.Sprintf("webhook → %d-object app applied", o.objects),
 		"signed GitHub webhook POST until the SUCCEEDED SyncResult is received; target p50 ≤ 200 ms"))
+	if o.driftEdits > 0 {
+		toEvent, toSlack, err := driftLatency(ctx, pipe, kubernetes.NewForConfigOrDie(cp.RESTConfig()), sink, o.driftEdits)
+		if err != nil {
+			return fmt.Errorf("drift benchmark: %w", err)
+		}
+		fmt.Fprintln(out, toEvent.row("out-of-band edit → DriftEvent published", "kubectl-edit-style patch of a managed ConfigMap; target p99 ≤ 200 ms"))
+		fmt.Fprintln(out, toSlack.row("out-of-band edit → Slack request received", "incoming-webhook stand-in on loopback; target p99 ≤ 1 s"))
+	}
 	if o.applyObjects > 0 {
 		if err := applyRows(ctx, out, cp, o.applyObjects); err != nil {
 			return err
