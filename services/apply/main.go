@@ -17,7 +17,10 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/pkg/natsauth"
 	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/subject"
@@ -31,6 +34,9 @@ type options struct {
 	nats       natsconn.Options
 	worker     worker.Options
 	kubeconfig string
+	// nkeySeed is the worker's own NATS identity (pkg/natsauth), which
+	// reaches only its cluster's subjects.
+	nkeySeed string
 }
 
 func main() {
@@ -40,6 +46,7 @@ func main() {
 	o.nats.BindFlags(fs)
 	o.worker.BindFlags(fs)
 	fs.StringVar(&o.worker.Cluster, "cluster", os.Getenv("FERRY_CLUSTER"), "name of the cluster this worker applies to (DNS-1123 label, required)")
+	fs.StringVar(&o.nkeySeed, "nats-nkey-seed", os.Getenv("FERRY_NATS_NKEY_SEED"), "file with this worker's NATS nkey seed (restricted to its cluster's subjects; streams must then be set up by the other services)")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file(s); empty means in-cluster config")
 	_ = fs.Parse(os.Args[1:])
 
@@ -67,13 +74,23 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	nc, js, err := natsconn.Connect(ctx, "ferry-apply-"+o.worker.Cluster, o.nats)
+	var extra []nats.Option
+	if o.nkeySeed != "" {
+		if extra, err = natsauth.SeedFileOptions(o.nkeySeed, o.worker.Cluster); err != nil {
+			return err
+		}
+	}
+	nc, js, err := natsconn.Connect(ctx, "ferry-apply-"+o.worker.Cluster, o.nats, extra...)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = nc.Drain() }()
-	if err := stream.Ensure(ctx, js, stream.DefaultOptions()); err != nil {
-		return fmt.Errorf("set up streams: %w", err)
+	// A worker with its own restricted identity may not manage streams;
+	// ingest and render create them.
+	if o.nkeySeed == "" {
+		if err := stream.Ensure(ctx, js, stream.DefaultOptions()); err != nil {
+			return fmt.Errorf("set up streams: %w", err)
+		}
 	}
 	return worker.Run(ctx, js, cfg, o.worker)
 }
