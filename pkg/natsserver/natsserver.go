@@ -20,6 +20,9 @@ type Options struct {
 	StoreDir string
 	// Name of the server, shown in logs.
 	Name string
+	// Configure, when set, adjusts the server options before start (e.g.
+	// users and permissions from pkg/natsauth).
+	Configure func(*server.Options) error
 }
 
 // Start starts a JetStream-enabled nats-server and waits until it accepts
@@ -34,7 +37,7 @@ func Start(opts Options) (*server.Server, error) {
 	if opts.Port == 0 {
 		opts.Port = -1
 	}
-	srv, err := server.NewServer(&server.Options{
+	so := &server.Options{
 		ServerName: opts.Name,
 		Host:       opts.Host,
 		Port:       opts.Port,
@@ -42,7 +45,13 @@ func Start(opts Options) (*server.Server, error) {
 		StoreDir:   opts.StoreDir,
 		NoSigs:     true,
 		NoLog:      true,
-	})
+	}
+	if opts.Configure != nil {
+		if err := opts.Configure(so); err != nil {
+			return nil, err
+		}
+	}
+	srv, err := server.NewServer(so)
 	if err != nil {
 		return nil, fmt.Errorf("create nats server: %w", err)
 	}
