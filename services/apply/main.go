@@ -17,7 +17,9 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/go-logr/logr"
 	"github.com/nats-io/nats.go"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/natsauth"
@@ -51,6 +53,8 @@ func main() {
 	_ = fs.Parse(os.Args[1:])
 
 	log := logging.Stderr(o.log)
+	// controller-runtime's client (used through fluxcd/pkg/ssa) logs via logr.
+	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
 	if err := checkCluster(o.worker.Cluster); err != nil {
 		log.Error("bad flags", "error", err)
 		os.Exit(2)

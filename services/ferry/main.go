@@ -12,6 +12,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/services/ferry/dev"
 )
@@ -79,5 +82,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// controller-runtime's client (used through fluxcd/pkg/ssa) logs via logr.
+	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
 	return dev.Run(logging.Into(ctx, log), opts)
 }

@@ -5,12 +5,10 @@ package harness
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -19,13 +17,13 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/ferrycd/ferry/pkg/gitserver"
-	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/natsserver"
 	"github.com/ferrycd/ferry/pkg/pushhook"
 	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/services/apply/worker"
 	"github.com/ferrycd/ferry/services/drift/alerter"
 	"github.com/ferrycd/ferry/services/drift/config"
+	"github.com/ferrycd/ferry/services/ferry/allinone"
 	"github.com/ferrycd/ferry/services/ingest/webhook"
 	"github.com/ferrycd/ferry/services/render/renderer"
 )
@@ -52,6 +50,7 @@ type Config struct {
 // Pipeline is a running ingest → render → apply → drift pipeline.
 type Pipeline struct {
 	Config
+	*allinone.Pipeline
 	// NATS is the embedded server.
 	NATS *server.Server
 	// NC and JS talk to it.
@@ -63,14 +62,6 @@ type Pipeline struct {
 	IngestURL string
 	// Counters counts sync results seen by the drift service.
 	Counters *alerter.Counters
-
-	ctx        context.Context
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
-	errs       chan error
-	mu         sync.Mutex
-	stopWorker context.CancelFunc
-	workerDone chan struct{}
 }
 
 // Start runs every service in-process. Stop it with Close.
@@ -81,8 +72,7 @@ func Start(ctx context.Context, cfg Config) (_ *Pipeline, err error) {
 	if cfg.Secret == "" {
 		cfg.Secret = "e2e-secret"
 	}
-	p := &Pipeline{Config: cfg, Counters: &alerter.Counters{}, errs: make(chan error, 8)}
-	p.ctx, p.cancel = context.WithCancel(logging.Into(context.Background(), logging.From(ctx)))
+	p := &Pipeline{Config: cfg, Counters: &alerter.Counters{}}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -110,75 +100,24 @@ func Start(ctx context.Context, cfg Config) (_ *Pipeline, err error) {
 	p.IngestURL = "http://" + ln.Addr().String()
 	io := webhook.DefaultOptions()
 	io.GitHubSecret, io.GiteaSecret, io.GitLabToken, io.BitbucketSecret = cfg.Secret, cfg.Secret, cfg.Secret, cfg.Secret
-	p.goRun("ingest", func(ctx context.Context) error { return webhook.Run(ctx, p.JS, ln, io) })
-	p.goRun("render", func(ctx context.Context) error {
-		return renderer.Run(ctx, p.JS, renderer.Options{CacheDir: filepath.Join(cfg.Dir, "render-cache")})
+	p.Pipeline, err = allinone.Start(ctx, p.JS, allinone.Config{
+		Listener: ln, Ingest: io, Rest: cfg.Rest,
+		Render: renderer.Options{CacheDir: filepath.Join(cfg.Dir, "render-cache")},
+		Worker: worker.Options{Cluster: cfg.Cluster, HealthTimeout: cfg.HealthTimeout, DriftResync: cfg.DriftResync},
+		Drift:  alerter.Options{Counters: p.Counters, Config: cfg.Drift},
 	})
-	p.goRun("drift", func(ctx context.Context) error {
-		return alerter.Run(ctx, p.JS, alerter.Options{Counters: p.Counters, Config: cfg.Drift})
-	})
-	p.StartWorker()
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	return p, nil
-}
-
-func (p *Pipeline) goRun(name string, run func(context.Context) error) {
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		if err := run(logging.With(p.ctx, "service", name)); err != nil && !errors.Is(err, context.Canceled) {
-			p.errs <- fmt.Errorf("%s: %w", name, err)
-		}
-	}()
-}
-
-// StartWorker starts the apply worker for the pipeline's cluster.
-func (p *Pipeline) StartWorker() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stopWorker != nil {
-		return
-	}
-	ctx, cancel := context.WithCancel(logging.With(p.ctx, "service", "apply"))
-	done := make(chan struct{})
-	p.stopWorker, p.workerDone = cancel, done
-	opts := worker.Options{Cluster: p.Cluster, HealthTimeout: p.HealthTimeout, DriftResync: p.DriftResync}
-	go func() {
-		defer close(done)
-		if err := worker.Run(ctx, p.JS, p.Rest, opts); err != nil && !errors.Is(err, context.Canceled) {
-			p.errs <- fmt.Errorf("apply: %w", err)
-		}
-	}()
-}
-
-// StopWorker stops the apply worker and waits for it to drain.
-func (p *Pipeline) StopWorker() {
-	p.mu.Lock()
-	cancel, done := p.stopWorker, p.workerDone
-	p.stopWorker = nil
-	p.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
-}
-
-// Err returns the first error a service stopped with, if any.
-func (p *Pipeline) Err() error {
-	select {
-	case err := <-p.errs:
-		return err
-	default:
-		return nil
-	}
 }
 
 // Close stops every service, then NATS and the git server.
 func (p *Pipeline) Close() {
-	p.StopWorker()
-	if p.cancel != nil {
-		p.cancel()
+	if p.Pipeline != nil {
+		_ = p.Pipeline.Stop()
 	}
-	p.wg.Wait()
 	if p.NC != nil {
 		p.NC.Close()
 	}

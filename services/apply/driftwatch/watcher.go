@@ -77,6 +77,7 @@ type Watcher struct {
 	factory   dynamicinformer.DynamicSharedInformerFactory
 	ctx       context.Context
 	informers map[schema.GroupVersionResource]bool
+	byKind    map[schema.GroupKind]cache.SharedIndexInformer
 }
 
 // New builds a Watcher; start it with Run.
@@ -89,6 +90,7 @@ func New(dyn dynamic.Interface, mapper meta.RESTMapper, rm *ssa.ResourceManager,
 		opts: opts, dyn: dyn, mapper: mapper, rm: rm, publish: publish, reg: newRegistry(),
 		queue:     workqueue.NewTypedRateLimitingQueue(workqueue.NewTypedItemExponentialFailureRateLimiter[work](50*time.Millisecond, 30*time.Second)),
 		informers: map[schema.GroupVersionResource]bool{},
+		byKind:    map[schema.GroupKind]cache.SharedIndexInformer{},
 	}
 	w.factory = dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, metav1.NamespaceAll,
 		func(lo *metav1.ListOptions) { lo.LabelSelector = opts.ManagedSelector })
@@ -135,6 +137,28 @@ func (w *Watcher) Resume(app string) { w.reg.pause(app, false) }
 // Tracks reports whether app is tracked at revision.
 func (w *Watcher) Tracks(app, revision string) bool { return w.reg.tracks(app, revision) }
 
+// Cached returns the watched object gk namespace/name from the informer
+// cache, without a request to the API server: the worker reads health from
+// it. It is false when the kind is not watched or the object is absent.
+func (w *Watcher) Cached(gk schema.GroupKind, namespace, name string) (*unstructured.Unstructured, bool) {
+	w.mu.Lock()
+	inf, ok := w.byKind[gk]
+	w.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
+	}
+	obj, exists, err := inf.GetIndexer().GetByKey(key)
+	if err != nil || !exists {
+		return nil, false
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	return u, ok
+}
+
 // Forget stops watching app, after it was deleted.
 func (w *Watcher) Forget(app string) { w.reg.forget(app) }
 
@@ -162,6 +186,13 @@ func (w *Watcher) watch(ctx context.Context, gvk schema.GroupVersionKind) error 
 	}
 	w.informers[mapping.Resource] = true
 	inf := w.factory.ForResource(mapping.Resource).Informer()
+	// The cache serves drift triggers and health, neither of which reads
+	// managed fields (changedBy reads the live object): keep them out of
+	// memory, they are most of a Deployment's size.
+	_ = inf.SetTransform(stripManagedFields)
+	if _, ok := w.byKind[gvk.GroupKind()]; !ok {
+		w.byKind[gvk.GroupKind()] = inf
+	}
 	_, err = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(old, obj any) {
 			if !statusOnly(old, obj) {
@@ -225,4 +256,12 @@ func statusOnly(oldObj, newObj any) bool {
 		return false
 	}
 	return maps.Equal(o.GetLabels(), n.GetLabels()) && maps.Equal(o.GetAnnotations(), n.GetAnnotations())
+}
+
+// stripManagedFields drops metadata.managedFields from cached objects.
+func stripManagedFields(obj any) (any, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		unstructured.RemoveNestedField(u.Object, "metadata", "managedFields")
+	}
+	return obj, nil
 }

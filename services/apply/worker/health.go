@@ -7,18 +7,22 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling/event"
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"github.com/fluxcd/cli-utils/pkg/object"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
 
-// healthPoll is how often kstatus re-reads the objects while waiting. The
-// poller lists each kind per namespace, so a large set costs a few
-// requests per poll, not one per object.
-const healthPoll = 500 * time.Millisecond
+// healthPoll is how often the objects' kstatus is computed while waiting.
+// It reads the drift watch's informer cache, so a wait costs no requests
+// to the API server and no memory of its own, however many apps wait.
+const healthPoll = 250 * time.Millisecond
+
+// objectLookup returns a live object from a cache.
+type objectLookup func(gk schema.GroupKind, namespace, name string) (*unstructured.Unstructured, bool)
 
 // Causes that end a health wait early.
 var (
@@ -39,13 +43,13 @@ type objectHealth struct {
 	message string
 }
 
-// waitHealth polls the kstatus of set (the way ssa's WaitForSet does,
-// through the same status poller) until every object is Current, or
-// every one is Current or Failed, or timeout passes, or newer is closed,
-// or ctx ends. The app is Healthy when all objects are Current; Degraded
-// when one Failed, or when one is still not Current at the timeout;
-// otherwise Progressing (the wait was cut short).
-func (k *kube) waitHealth(ctx context.Context, set object.ObjMetadataSet, timeout time.Duration, newer <-chan struct{}) healthReport {
+// waitHealth computes the kstatus of set (as ssa's WaitForSet does) from
+// the objects in lookup's cache until every object is Current or Failed,
+// or timeout passes, or newer is closed, or ctx ends. The app is Healthy
+// when all objects are Current; Degraded when one Failed, or when one is
+// still not Current at the timeout; otherwise Progressing (the wait was cut
+// short).
+func waitHealth(ctx context.Context, lookup objectLookup, set object.ObjMetadataSet, timeout time.Duration, newer <-chan struct{}) healthReport {
 	if len(set) == 0 {
 		return healthReport{health: ferryv1.Health_HEALTH_HEALTHY, message: "no objects"}
 	}
@@ -62,27 +66,34 @@ func (k *kube) waitHealth(ctx context.Context, set object.ObjMetadataSet, timeou
 	}()
 
 	last := make(map[object.ObjMetadata]*event.ResourceStatus, len(set))
-	var pollErr error
-	// The poller stops at its first read error (say, the API server
-	// restarting); poll again until the wait ends.
-	for ctx.Err() == nil {
-		for e := range k.poller.Poll(ctx, set, polling.PollOptions{PollInterval: healthPoll}) {
-			switch e.Type {
-			case event.ErrorEvent:
-				pollErr = e.Error
-			case event.ResourceUpdateEvent:
-				last[e.Resource.Identifier] = e.Resource
-				if final(set, last) {
-					cancel(errHealthDone)
-				}
-			}
+	tick := time.NewTicker(healthPoll)
+	defer tick.Stop()
+	for {
+		for _, id := range set {
+			last[id] = statusOf(lookup, id)
+		}
+		if final(set, last) {
+			cancel(errHealthDone)
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(healthPoll):
+			return report(set, last, context.Cause(ctx), timeout, nil)
+		case <-tick.C:
 		}
 	}
-	return report(set, last, context.Cause(ctx), timeout, pollErr)
+}
+
+// statusOf computes the kstatus of one object from the cache.
+func statusOf(lookup objectLookup, id object.ObjMetadata) *event.ResourceStatus {
+	u, ok := lookup(id.GroupKind, id.Namespace, id.Name)
+	if !ok {
+		return &event.ResourceStatus{Identifier: id, Status: status.NotFoundStatus, Message: "not found"}
+	}
+	res, err := status.Compute(u)
+	if err != nil {
+		return &event.ResourceStatus{Identifier: id, Status: status.UnknownStatus, Error: err}
+	}
+	return &event.ResourceStatus{Identifier: id, Status: res.Status, Message: res.Message}
 }
 
 // final reports whether every object of set is Current or Failed.

@@ -135,7 +135,7 @@ func (w *worker) awaitHealth(ctx context.Context, d *delivery, objs []*unstructu
 	}
 	ctx, span := w.tracer.Start(ctx, "apply.health")
 	defer span.End()
-	rep := w.kube.waitHealth(ctx, object.UnstructuredSetToObjMetadataSet(objs), w.opts.HealthTimeout, d.newer())
+	rep := waitHealth(ctx, w.drift.Cached, object.UnstructuredSetToObjMetadataSet(objs), w.opts.HealthTimeout, d.newer())
 	span.SetAttributes(attribute.String("ferry.health", rep.health.String()))
 	for _, o := range res.Objects {
 		if h, ok := rep.objects[metadataOf(o.GetRef())]; ok {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/ferrycd/ferry/services/apply/worker"
 	"github.com/ferrycd/ferry/services/drift/alerter"
 	"github.com/ferrycd/ferry/services/drift/config"
+	"github.com/ferrycd/ferry/services/ferry/allinone"
 	"github.com/ferrycd/ferry/services/ingest/webhook"
 	"github.com/ferrycd/ferry/services/render/renderer"
 )
@@ -88,33 +88,33 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 
-	svcCtx, stopServices := context.WithCancel(ctx)
-	defer stopServices()
-	g, gctx := errgroup.WithContext(svcCtx)
 	ingestOpts := webhook.DefaultOptions()
 	ingestOpts.GitHubSecret, ingestOpts.GiteaSecret, ingestOpts.GitLabToken = secret, secret, secret
-	g.Go(func() error {
-		return named("ingest", webhook.Run(logging.With(gctx, "service", "ingest"), js, ln, ingestOpts))
+	pipe, err := allinone.Start(ctx, js, allinone.Config{
+		Listener: ln, Ingest: ingestOpts, Rest: restCfg,
+		Render: renderer.Options{CacheDir: o.path("render-cache")},
+		Worker: worker.Options{Cluster: o.Cluster},
+		Drift:  alerter.Options{Config: driftCfg},
 	})
-	g.Go(func() error {
-		return named("render", renderer.Run(logging.With(gctx, "service", "render"), js, renderer.Options{CacheDir: o.path("render-cache")}))
-	})
-	workerOpts := worker.Options{Cluster: o.Cluster}
-	g.Go(func() error {
-		return named("apply", worker.Run(logging.With(gctx, "service", "apply", "cluster", o.Cluster), js, restCfg, workerOpts))
-	})
-	g.Go(func() error {
-		return named("drift", alerter.Run(logging.With(gctx, "service", "drift"), js, alerter.Options{Config: driftCfg}))
-	})
-	g.Go(func() error { return named("status", followStatus(gctx, js, o.Out)) })
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	stopFollowing, err := followStatus(ctx, js, o.Out)
+	if err != nil {
+		return errors.Join(err, pipe.Stop())
+	}
+	defer stopFollowing()
 
 	banner(o, ns.ClientURL(), hookURL, kubeconfig, repo)
-	if err := initialDeploy(gctx, repo, hookURL, secret); err != nil {
+	if err := initialDeploy(ctx, repo, hookURL, secret); err != nil {
 		log.Error("initial deploy", "error", err)
 	}
-	<-gctx.Done()
-	stopServices()
-	err = g.Wait()
+	select {
+	case <-ctx.Done():
+	case <-pipe.Failed():
+	}
+	err = pipe.Stop()
 	fmt.Fprintln(o.Out, "ferry dev: stopped")
 	return err
 }
@@ -157,11 +157,4 @@ func initialDeploy(ctx context.Context, repo *gitserver.Repo, hookURL, secret st
 		CloneURL: repo.URL, Ref: "refs/heads/" + repo.Branch, Before: pushhook.ZeroSHA, After: head,
 		Pusher: "ferry-dev", DeliveryID: "ferry-dev-start-" + head,
 	})
-}
-
-func named(service string, err error) error {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return fmt.Errorf("%s: %w", service, err)
 }

@@ -15,9 +15,9 @@ import (
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
 
-// followStatus prints one line per sync result and drift event until ctx
-// is done.
-func followStatus(ctx context.Context, js jetstream.JetStream, out io.Writer) error {
+// followStatus prints one line per sync result and drift event until the
+// returned function is called.
+func followStatus(ctx context.Context, js jetstream.JetStream, out io.Writer) (func(), error) {
 	stopResults, err := follow(ctx, js, subject.StreamStatus, subject.AllStatus, func(msg jetstream.Msg) {
 		var res ferryv1.SyncResult
 		if _, err := events.DecodeMsg(ctx, msg, &res); err == nil {
@@ -25,9 +25,8 @@ func followStatus(ctx context.Context, js jetstream.JetStream, out io.Writer) er
 		}
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer stopResults()
 	stopDrift, err := follow(ctx, js, subject.StreamDrift, subject.AllDrift, func(msg jetstream.Msg) {
 		var ev ferryv1.DriftEvent
 		if _, err := events.DecodeMsg(ctx, msg, &ev); err == nil {
@@ -35,11 +34,10 @@ func followStatus(ctx context.Context, js jetstream.JetStream, out io.Writer) er
 		}
 	})
 	if err != nil {
-		return err
+		stopResults()
+		return nil, err
 	}
-	defer stopDrift()
-	<-ctx.Done()
-	return nil
+	return func() { stopDrift(); stopResults() }, nil
 }
 
 // follow consumes new messages of streamName on filter with handle.
