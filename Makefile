@@ -25,8 +25,12 @@ test: ## run every test, with real NATS, git and a local kube-apiserver
 test-short: ## unit tests only (no control plane)
 	$(GO) test -short -count=1 $(addprefix ./,$(addsuffix /...,$(MODULES)))
 
-bench: ## run the benchmarks and print a table
+bench: ## run the benchmarks and print tables (see BENCHMARKS.md)
 	$(GO) run ./test/cmd/ferrybench
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./services/ingest/webhook
+	$(GO) test -run '^$$' -bench Render -benchtime 20x ./services/render/renderer
+	$(GO) test -run '^$$' -bench Monorepo500 -benchtime 1x ./services/render/renderer
+	$(GO) test -run '^$$' -bench DriftToSlack -benchtime 200x ./services/drift/alerter
 
 $(TOOLS)/protoc-gen-go:
 	GOBIN=$(TOOLS) GOWORK=off $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
