@@ -1,6 +1,7 @@
 // Package bundle moves rendered manifests between render and the apply
 // workers: small bundles travel inside the DesiredState message, large ones
-// go to the ferry-bundles object store keyed by digest.
+// go to the cluster's object store (ferry-bundles-<cluster>) keyed by
+// digest, so a worker's permissions can reach only its own cluster's.
 package bundle
 
 import (
@@ -26,9 +27,15 @@ func Attach(ctx context.Context, js jetstream.JetStream, ds *ferryv1.DesiredStat
 		ds.Manifests, ds.Bundle = data, ""
 		return nil
 	}
-	store, err := js.ObjectStore(ctx, subject.BucketBundles)
+	name := subject.Bundles(ds.GetCluster())
+	store, err := js.ObjectStore(ctx, name)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		store, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket: name, Description: "rendered bundles of cluster " + ds.GetCluster() + " by digest",
+		})
+	}
 	if err != nil {
-		return fmt.Errorf("open object store %s: %w", subject.BucketBundles, err)
+		return fmt.Errorf("open object store %s: %w", name, err)
 	}
 	key := ds.Digest
 	if _, err := store.GetInfo(ctx, key); errors.Is(err, jetstream.ErrObjectNotFound) {
@@ -47,9 +54,10 @@ func Attach(ctx context.Context, js jetstream.JetStream, ds *ferryv1.DesiredStat
 func Load(ctx context.Context, js jetstream.JetStream, ds *ferryv1.DesiredState) ([]byte, error) {
 	data := ds.GetManifests()
 	if ds.GetBundle() != "" {
-		store, err := js.ObjectStore(ctx, subject.BucketBundles)
+		name := subject.Bundles(ds.GetCluster())
+		store, err := js.ObjectStore(ctx, name)
 		if err != nil {
-			return nil, fmt.Errorf("open object store %s: %w", subject.BucketBundles, err)
+			return nil, fmt.Errorf("open object store %s: %w", name, err)
 		}
 		data, err = store.GetBytes(ctx, ds.GetBundle())
 		if err != nil {

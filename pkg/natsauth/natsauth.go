@@ -39,12 +39,12 @@
 //	  $JS.API.STREAM.INFO.KV_ferry-app-state
 //	  $KV.ferry-app-state.<c>
 //	  $JS.API.DIRECT.GET.KV_ferry-app-state.$KV.ferry-app-state.<c>
-//	large bundles (object store ferry-bundles, read only):
-//	  $JS.API.STREAM.INFO.OBJ_ferry-bundles
-//	  $JS.API.DIRECT.GET.OBJ_ferry-bundles.$O.ferry-bundles.M.>
-//	  $JS.API.CONSUMER.CREATE.OBJ_ferry-bundles.*.$O.ferry-bundles.C.*
-//	  $JS.API.CONSUMER.DELETE.OBJ_ferry-bundles.*
-//	  $JS.FC.OBJ_ferry-bundles.>
+//	large bundles (its own object store ferry-bundles-<c>, read only):
+//	  $JS.API.STREAM.INFO.OBJ_ferry-bundles-<c>
+//	  $JS.API.DIRECT.GET.OBJ_ferry-bundles-<c>.$O.ferry-bundles-<c>.M.>
+//	  $JS.API.CONSUMER.CREATE.OBJ_ferry-bundles-<c>.*.$O.ferry-bundles-<c>.C.*
+//	  $JS.API.CONSUMER.DELETE.OBJ_ferry-bundles-<c>.*
+//	  $JS.FC.OBJ_ferry-bundles-<c>.>
 //
 // and subscribe only to its own inbox prefix, _INBOX_<c>.> (connect with
 // ConnectOptions, which sets nats.CustomInboxPrefix), so it cannot read
@@ -56,13 +56,11 @@
 // (whose subject is in the body, which is why FERRY_DESIRED allows direct
 // gets).
 //
-// Known gap: large bundles. The shared ferry-bundles object store is
-// read through a push consumer whose filter (the object's chunk subject)
-// can only be allowed as a wildcard, and a filter of
-// $O.ferry-bundles.C.> passes it, so a worker can read every bundle
-// stored there, of any cluster (checked with nats-server v2.15.2). Desired states up to
-// bundle.InlineLimit travel inside the message and are fully isolated.
-// Per-cluster object stores (ferry-bundles-<cluster>) would close the gap.
+// Large bundles live in one object store per cluster: an object is read
+// through a push consumer whose filter (its chunk subject) can only be
+// allowed as a wildcard, so a shared store would let a worker read every
+// cluster's bundles; a store per cluster keeps the wildcard inside the
+// worker's own.
 package natsauth
 
 import (

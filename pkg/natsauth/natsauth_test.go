@@ -107,11 +107,16 @@ func TestWorkerSeesOnlyItsOwnCluster(t *testing.T) {
 	big := bytes.Repeat([]byte("# padding to go past the inline limit\n"), bundle.InlineLimit/30)
 	big = append(big, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\n")...)
 	seqB := uint64(0)
+	var dsB *ferryv1.DesiredState
 	for _, c := range []string{"a", "b"} {
 		ds := &ferryv1.DesiredState{App: "web", Cluster: c, Revision: "r-" + c}
 		if err := bundle.Attach(ctx, admin.js, ds, append([]byte("# "+c+"\n"), big...)); err != nil {
 			t.Fatal(err)
 		}
+		if ds.GetBundle() == "" {
+			t.Fatal("test bundle was not large enough for the object store")
+		}
+		dsB = ds
 		ack, err := events.Publish(ctx, admin.js, subject.Desired(c, "web"), ds, "")
 		if err != nil {
 			t.Fatal(err)
@@ -257,6 +262,15 @@ func TestWorkerSeesOnlyItsOwnCluster(t *testing.T) {
 				return err
 			}
 			_, err = kv.Put(ctx, "b", []byte(`{}`))
+			return err
+		})
+		a.denied(t, "read b's large bundle", jsAPI+"STREAM.INFO.OBJ_"+subject.Bundles("b"), func(ctx context.Context) error {
+			_, err := bundle.Load(ctx, a.js, dsB)
+			return err
+		})
+		chunks := "$O." + subject.Bundles("b") + ".C.>"
+		a.denied(t, "consume b's bundle chunks", jsAPI+"CONSUMER.CREATE.OBJ_"+subject.Bundles("b")+".sneak."+chunks, func(ctx context.Context) error {
+			_, err := a.js.CreateConsumer(ctx, "OBJ_"+subject.Bundles("b"), jetstream.ConsumerConfig{Name: "sneak", FilterSubject: chunks})
 			return err
 		})
 		a.denied(t, "delete a stream", jsAPI+"STREAM.DELETE.FERRY_DESIRED", func(ctx context.Context) error {

@@ -22,7 +22,7 @@ func WorkerPermissions(cluster string) *server.Permissions {
 	desired, cmd := subject.StreamDesired, subject.StreamCommands
 	apply, hist, cmdCons := subject.ApplyConsumer(cluster), subject.HistoryConsumer(cluster), subject.CommandConsumer(cluster)
 	kvClusters, kvState := "KV_"+subject.BucketClusters, "KV_"+subject.BucketAppState
-	obj, objPre := "OBJ_"+subject.BucketBundles, obPre+subject.BucketBundles
+	obj, objPre := "OBJ_"+subject.Bundles(cluster), obPre+subject.Bundles(cluster)
 	pub := []string{
 		jsAPI + "STREAM.INFO." + desired,
 		jsAPI + "CONSUMER.CREATE." + desired + "." + apply + "." + subject.DesiredForCluster(cluster),

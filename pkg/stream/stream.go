@@ -90,12 +90,7 @@ func Ensure(ctx context.Context, js jetstream.JetStream, opts Options) error {
 			return fmt.Errorf("ensure kv %s: %w", kv.Bucket, err)
 		}
 	}
-	_, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket: subject.BucketBundles, Description: "rendered bundles by digest", Storage: opts.Storage,
-	})
-	if err != nil {
-		return fmt.Errorf("ensure object store %s: %w", subject.BucketBundles, err)
-	}
+	// Bundle object stores are per cluster, created by render on first use.
 	return nil
 }
 

@@ -30,7 +30,8 @@ const (
 	BucketApps = "ferry-apps"
 	// BucketClusters holds apply worker heartbeats.
 	BucketClusters = "ferry-clusters"
-	// BucketBundles is the object store for large rendered bundles.
+	// BucketBundles prefixes the per-cluster object stores of large
+	// rendered bundles; see Bundles.
 	BucketBundles = "ferry-bundles"
 	// BucketIncidents holds the drift service's open alert incidents.
 	BucketIncidents = "ferry-incidents"
@@ -133,3 +134,7 @@ func RepoKey(repoURL string) string {
 	}
 	return s
 }
+
+// Bundles is the object store holding one cluster's large bundles. One
+// store per cluster lets a worker's NATS permissions reach only its own.
+func Bundles(cluster string) string { return BucketBundles + "-" + cluster }

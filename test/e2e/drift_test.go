@@ -127,16 +127,19 @@ func TestDriftWithSelfHealIsReverted(t *testing.T) {
 
 // TestIgnoredFieldFromFerryYAMLIsNotDrift: ignoreDifferences in ferry.yaml
 // reaches the worker; an HPA-style replicas change is neither drift nor
-// healed, while another edit of the same app still is.
+// healed, while another edit of the same object still is (and is healed
+// without taking the replicas back).
 func TestIgnoredFieldFromFerryYAMLIsNotDrift(t *testing.T) {
 	const app = "drift-hpa"
 	drift := driftApp(t, app, "{automated: true, prune: true, selfHeal: true}",
 		"    ignoreDifferences:\n      - {group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}\n")
 	patchDeployment(t, app, `{"spec":{"replicas":9}}`, "horizontal-pod-autoscaler")
-	patchDeployment(t, app, `{"metadata":{"labels":{"edited":"yes"}}}`, "kubectl-label")
+	// A field Ferry declares (the image) is still drift, and the event
+	// shows it without the ignored replicas.
+	patchDeployment(t, app, `{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"registry.example/web:2.0"}]}}}}`, "kubectl-edit")
 	ev := nextDrift(t, drift)
-	if d := ev.GetObjects()[0].GetDiff(); contains(d, "replicas") || !contains(d, "/metadata/labels/edited") {
-		t.Fatalf("drift %q: want only the label edit, never the ignored replicas", d)
+	if d := ev.GetObjects()[0].GetDiff(); contains(d, "replicas") || !contains(d, "/spec/template/spec/containers/0/image") {
+		t.Fatalf("drift %q: want only the image edit, never the ignored replicas", d)
 	}
 	select {
 	case ev := <-drift:
@@ -145,6 +148,10 @@ func TestIgnoredFieldFromFerryYAMLIsNotDrift(t *testing.T) {
 	}
 	if got := deploymentReplicas(t, app); got != 9 {
 		t.Errorf("replicas = %d, want the autoscaler's 9 kept", got)
+	}
+	d, err := kube.AppsV1().Deployments(app).Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil || d.Spec.Template.Spec.Containers[0].Image != "registry.example/web:1.0" {
+		t.Errorf("image not healed: %v %v", d.Spec.Template.Spec.Containers, err)
 	}
 }
 
