@@ -72,6 +72,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
+	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/subject"
 )
 
@@ -157,15 +158,11 @@ func (u *User) ConnectOptions() []nats.Option {
 // path (see WriteSeedFile); cluster is the worker's cluster, empty for
 // the admin.
 func SeedFileOptions(path, cluster string) ([]nats.Option, error) {
-	opt, err := nats.NkeyOptionFromSeed(path)
-	if err != nil {
-		return nil, fmt.Errorf("nkey seed %s: %w", path, err)
-	}
-	opts := []nats.Option{opt}
+	prefix := ""
 	if cluster != "" {
-		opts = append(opts, nats.CustomInboxPrefix(subject.WorkerInboxPrefix(cluster)))
+		prefix = subject.WorkerInboxPrefix(cluster)
 	}
-	return opts, nil
+	return natsconn.NkeySeed(path, prefix)
 }
 
 // Set is the admin and one worker user per cluster.

@@ -73,3 +73,18 @@ func envOr(k, def string) string {
 	}
 	return def
 }
+
+// NkeySeed returns the options that connect with the nkey seed in path
+// (pkg/natsauth writes them) and, when inboxPrefix is set, use it for
+// reply subjects, as a worker's restricted permissions require.
+func NkeySeed(path, inboxPrefix string) ([]nats.Option, error) {
+	opt, err := nats.NkeyOptionFromSeed(path)
+	if err != nil {
+		return nil, fmt.Errorf("nkey seed %s: %w", path, err)
+	}
+	opts := []nats.Option{opt}
+	if inboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(inboxPrefix))
+	}
+	return opts, nil
+}

@@ -22,7 +22,6 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/ferrycd/ferry/pkg/logging"
-	"github.com/ferrycd/ferry/pkg/natsauth"
 	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/subject"
@@ -80,7 +79,8 @@ func run(ctx context.Context, o options) error {
 	}
 	var extra []nats.Option
 	if o.nkeySeed != "" {
-		if extra, err = natsauth.SeedFileOptions(o.nkeySeed, o.worker.Cluster); err != nil {
+		// natsconn, not natsauth: the worker binary need not carry nats-server.
+		if extra, err = natsconn.NkeySeed(o.nkeySeed, subject.WorkerInboxPrefix(o.worker.Cluster)); err != nil {
 			return err
 		}
 	}
