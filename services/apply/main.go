@@ -92,7 +92,7 @@ func run(ctx context.Context, o options) error {
 	// A worker with its own restricted identity may not manage streams;
 	// ingest and render create them.
 	if o.nkeySeed == "" {
-		if err := stream.Ensure(ctx, js, stream.DefaultOptions()); err != nil {
+		if err := stream.EnsureRetry(ctx, js, stream.DefaultOptions()); err != nil {
 			return fmt.Errorf("set up streams: %w", err)
 		}
 	}

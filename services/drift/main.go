@@ -54,7 +54,7 @@ func run(ctx context.Context, natsOpts natsconn.Options, configPath string) erro
 		return err
 	}
 	defer nc.Drain()
-	if err := stream.Ensure(ctx, js, stream.DefaultOptions()); err != nil {
+	if err := stream.EnsureRetry(ctx, js, stream.DefaultOptions()); err != nil {
 		return fmt.Errorf("set up streams: %w", err)
 	}
 	return alerter.Run(ctx, js, alerter.Options{Config: cfg})

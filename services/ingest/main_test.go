@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/natsserver"
 	"github.com/ferrycd/ferry/services/ingest/webhook"
 )
@@ -33,7 +34,7 @@ func TestRun(t *testing.T) {
 	opts.Addr, opts.GiteaSecret = addr, "s"
 	ctx, cancel := context.WithCancel(logging.Into(context.Background(), logging.Discard()))
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, srv.ClientURL(), opts) }()
+	go func() { done <- run(ctx, natsconn.Options{URL: srv.ClientURL()}, opts) }()
 	t.Cleanup(cancel)
 
 	base := "http://" + addr

@@ -13,10 +13,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/telemetry"
 	"github.com/ferrycd/ferry/services/render/renderer"
@@ -24,15 +22,15 @@ import (
 
 // config is everything the command line sets.
 type config struct {
-	natsURL string
-	log     logging.Options
-	render  renderer.Options
+	nats   natsconn.Options
+	log    logging.Options
+	render renderer.Options
 }
 
 func main() {
 	var cfg config
 	fs := flag.NewFlagSet("ferry-render", flag.ExitOnError)
-	fs.StringVar(&cfg.natsURL, "nats-url", envOr("NATS_URL", nats.DefaultURL), "NATS server URL")
+	cfg.nats.BindFlags(fs)
 	cfg.log.BindFlags(fs)
 	cfg.render.BindFlags(fs)
 	_ = fs.Parse(os.Args[1:])
@@ -58,24 +56,13 @@ func run(ctx context.Context, cfg config) error {
 		defer cancel()
 		_ = shutdown(sctx)
 	}()
-	nc, err := nats.Connect(cfg.natsURL, nats.Name("ferry-render"), nats.MaxReconnects(-1))
+	nc, js, err := natsconn.Connect(ctx, "ferry-render", cfg.nats)
 	if err != nil {
-		return fmt.Errorf("connect to nats %s: %w", cfg.natsURL, err)
+		return err
 	}
 	defer func() { _ = nc.Drain() }()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
-	if err := stream.Ensure(ctx, js, stream.DefaultOptions()); err != nil {
+	if err := stream.EnsureRetry(ctx, js, stream.DefaultOptions()); err != nil {
 		return err
 	}
 	return renderer.Run(ctx, js, cfg.render)
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
