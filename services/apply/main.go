@@ -60,7 +60,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(logging.Into(ctx, log), o); err != nil {
+	if err := run(logging.Into(ctx, log), o); err != nil && !errors.Is(err, context.Canceled) { // Ctrl-C during start-up is a clean stop
 		log.Error("apply worker stopped", "error", err)
 		os.Exit(1)
 	}

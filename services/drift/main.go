@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -33,7 +34,7 @@ func main() {
 	log := logging.Stderr(logOpts)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(logging.Into(ctx, log), natsOpts, configPath); err != nil {
+	if err := run(logging.Into(ctx, log), natsOpts, configPath); err != nil && !errors.Is(err, context.Canceled) { // Ctrl-C during start-up is a clean stop
 		log.Error("drift stopped", "error", err)
 		os.Exit(1)
 	}

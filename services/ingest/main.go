@@ -38,7 +38,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx = logging.Into(ctx, log.With("service", "ingest"))
-	if err := run(ctx, natsOpts, opts); err != nil {
+	if err := run(ctx, natsOpts, opts); err != nil && !errors.Is(err, context.Canceled) { // Ctrl-C during start-up is a clean stop
 		log.Error("ingest failed", "error", err)
 		os.Exit(1)
 	}

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -39,7 +40,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx = logging.Into(ctx, log)
-	if err := run(ctx, cfg); err != nil {
+	if err := run(ctx, cfg); err != nil && !errors.Is(err, context.Canceled) { // Ctrl-C during start-up is a clean stop
 		log.Error("ferry-render failed", "error", err)
 		os.Exit(1)
 	}
