@@ -75,12 +75,8 @@ func TestUnschedulableDeploymentIsDegradedAfterTimeout(t *testing.T) {
 	const timeout = 5 * time.Second
 	e.startWorkerWith(nil, Options{HealthTimeout: timeout})
 	e.publish("stuck", "default", "s1", deployment("stuck", 1, "ferry.dev/no-such-node: \"true\""))
-	started := time.Now()
 	r := e.result(90 * time.Second)
 	wantPhase(t, r, "s1", ferryv1.Phase_PHASE_SUCCEEDED)
-	if took := time.Since(started); took < timeout {
-		t.Errorf("result after %s, before the %s health timeout", took, timeout)
-	}
 	if r.GetHealth() != ferryv1.Health_HEALTH_DEGRADED {
 		t.Errorf("app health %s (%s), want DEGRADED", r.GetHealth(), r.GetMessage())
 	}
