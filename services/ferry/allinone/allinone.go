@@ -32,6 +32,9 @@ type Config struct {
 	Drift  alerter.Options
 	// Rest is the apply worker's cluster.
 	Rest *rest.Config
+	// WorkerJS, when set, is the apply worker's own connection (its own,
+	// restricted NATS identity); the other services use the js of Start.
+	WorkerJS jetstream.JetStream
 }
 
 // Pipeline is the running services.
@@ -98,7 +101,11 @@ func (p *Pipeline) StartWorker() {
 	p.stopWorker, p.workerDone = cancel, done
 	go func() {
 		defer close(done)
-		p.fail("apply", worker.Run(ctx, p.js, p.cfg.Rest, p.cfg.Worker))
+		js := p.js
+		if p.cfg.WorkerJS != nil {
+			js = p.cfg.WorkerJS
+		}
+		p.fail("apply", worker.Run(ctx, js, p.cfg.Rest, p.cfg.Worker))
 	}()
 }
 

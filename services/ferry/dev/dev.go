@@ -15,6 +15,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/controlplane"
 	"github.com/ferrycd/ferry/pkg/gitserver"
 	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/pkg/natsauth"
 	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/natsserver"
 	"github.com/ferrycd/ferry/pkg/pushhook"
@@ -46,16 +47,34 @@ func Run(ctx context.Context, o Options) (err error) {
 		return fmt.Errorf("drift config: %w", err)
 	}
 
-	ns, err := natsserver.Start(natsserver.Options{Port: o.NATSPort, StoreDir: o.path("nats"), Name: "ferry-dev"})
+	// As in production: the central services share an admin identity; the
+	// apply worker has its own, which reaches only its cluster's subjects.
+	users, err := natsauth.NewSet(o.Cluster)
+	if err != nil {
+		return err
+	}
+	workerUser, err := users.Worker(o.Cluster)
+	if err != nil {
+		return err
+	}
+	if err := users.Admin.WriteSeedFile(o.path("nats-admin.nk")); err != nil {
+		return err
+	}
+	ns, err := natsauth.Start(natsserver.Options{Port: o.NATSPort, StoreDir: o.path("nats"), Name: "ferry-dev"}, users)
 	if err != nil {
 		return fmt.Errorf("start embedded nats (is port %d free? try --nats-port -1): %w", o.NATSPort, err)
 	}
 	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-	nc, js, err := natsconn.Connect(ctx, "ferry-dev", natsconn.Options{URL: ns.ClientURL()})
+	nc, js, err := natsconn.Connect(ctx, "ferry-dev", natsconn.Options{URL: ns.ClientURL()}, users.Admin.ConnectOptions()...)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
+	wnc, workerJS, err := natsconn.Connect(ctx, "ferry-apply-"+o.Cluster, natsconn.Options{URL: ns.ClientURL()}, workerUser.ConnectOptions()...)
+	if err != nil {
+		return err
+	}
+	defer wnc.Close()
 	if err := stream.Ensure(ctx, js, stream.DefaultOptions()); err != nil {
 		return fmt.Errorf("set up streams: %w", err)
 	}
@@ -93,8 +112,8 @@ func Run(ctx context.Context, o Options) (err error) {
 	pipe, err := allinone.Start(ctx, js, allinone.Config{
 		Listener: ln, Ingest: ingestOpts, Rest: restCfg,
 		Render: renderer.Options{CacheDir: o.path("render-cache")},
-		Worker: worker.Options{Cluster: o.Cluster},
-		Drift:  alerter.Options{Config: driftCfg},
+		Worker: worker.Options{Cluster: o.Cluster}, WorkerJS: workerJS,
+		Drift: alerter.Options{Config: driftCfg},
 	})
 	if err != nil {
 		_ = ln.Close()

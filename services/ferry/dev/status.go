@@ -140,7 +140,8 @@ func banner(o Options, natsURL, hookURL, kubeconfig string, repo *gitserver.Repo
 Ferry is running (Ctrl-C stops it).
 
   webhooks   %s   (secret in %s)
-  NATS       %s
+  NATS       %s   (admin nkey seed in %s; the apply worker has its own
+             identity, limited to cluster %q's subjects)
   cluster    %q   kubectl --kubeconfig %s get all -n guestbook
   git        %s   (working copy: %s)
 
@@ -155,5 +156,5 @@ Drift: change the cluster behind Git's back and watch self-heal revert it.
 
   kubectl --kubeconfig %s -n guestbook scale deployment guestbook-ui --replicas 5
 
-`, hookURL, o.path("webhook-secret"), natsURL, o.Cluster, kubeconfig, repo.URL, repo.WorkDir, repo.WorkDir, kubeconfig)
+`, hookURL, o.path("webhook-secret"), natsURL, o.path("nats-admin.nk"), o.Cluster, o.Cluster, kubeconfig, repo.URL, repo.WorkDir, repo.WorkDir, kubeconfig)
 }
