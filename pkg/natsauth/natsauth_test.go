@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -52,24 +51,7 @@ func connect(t *testing.T, srvURL string, u *User) *conn {
 // subj, after op (which must fail too) ran.
 func (c *conn) denied(t *testing.T, what, subj string, op func(ctx context.Context) error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
-	defer cancel()
-	if err := op(ctx); err == nil {
-		t.Errorf("%s: succeeded, want denied", what)
-	}
-	deadline := time.After(2 * time.Second)
-	for {
-		select {
-		case err := <-c.violations:
-			if strings.Contains(err.Error(), `"`+subj+`"`) {
-				t.Logf("%s: %v", what, err)
-				return
-			}
-		case <-deadline:
-			t.Errorf("%s: no permissions violation for %q", what, subj)
-			return
-		}
-	}
+	ExpectDenied(t, c.violations, what, subj, op)
 }
 
 // subscribe subscribes to subj and waits for a message or an error.

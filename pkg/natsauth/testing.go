@@ -1,7 +1,10 @@
 package natsauth
 
 import (
+	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
@@ -21,4 +24,30 @@ func StartForTest(t testing.TB, set *Set) *server.Server {
 		srv.WaitForShutdown()
 	})
 	return srv
+}
+
+// ExpectDenied runs op (which must fail) and fails t unless the server
+// reports, on violations, a permissions violation naming exactly subj.
+// Feed violations from the connection's error handler
+// (errors.Is(err, nats.ErrPermissionViolation)).
+func ExpectDenied(t testing.TB, violations <-chan error, what, subj string, op func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	if err := op(ctx); err == nil {
+		t.Errorf("%s: succeeded, want denied", what)
+	}
+	deadline := time.After(2 * time.Second)
+	for {
+		select {
+		case err := <-violations:
+			if strings.Contains(err.Error(), `"`+subj+`"`) {
+				t.Logf("%s: %v", what, err)
+				return
+			}
+		case <-deadline:
+			t.Errorf("%s: no permissions violation for %q", what, subj)
+			return
+		}
+	}
 }
