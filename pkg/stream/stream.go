@@ -70,6 +70,11 @@ func Configs(opts Options) []jetstream.StreamConfig {
 			Description: "operator commands", Storage: opts.Storage,
 			MaxAge: 24 * time.Hour, Duplicates: 10 * time.Minute,
 		},
+		{
+			Name: subject.StreamTraces, Subjects: []string{subject.AllTraces},
+			Description: "finished trace spans, one subject per trace", Storage: opts.Storage,
+			MaxAge: 7 * 24 * time.Hour, MaxBytes: 256 << 20, Discard: jetstream.DiscardOld,
+		},
 	}
 }
 

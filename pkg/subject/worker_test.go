@@ -17,3 +17,15 @@ func TestWorkerNames(t *testing.T) {
 		}
 	}
 }
+
+func TestQueryNames(t *testing.T) {
+	for got, want := range map[string]string{
+		Query("prod", QueryDiff):                  "ferry.query.prod.diff",
+		QueriesForCluster("prod"):                 "ferry.query.prod.>",
+		Trace("0af7651916cd43dd8448eb211c80319c"): "ferry.trace.0af7651916cd43dd8448eb211c80319c",
+	} {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+}

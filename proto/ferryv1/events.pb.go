@@ -569,8 +569,11 @@ type DesiredState struct {
 	ReceivedUnixNano int64 `protobuf:"varint,16,opt,name=received_unix_nano,json=receivedUnixNano,proto3" json:"received_unix_nano,omitempty"`
 	// Fields whose differences are not drift (e.g. spec.replicas under an HPA).
 	IgnoreDifferences []*IgnoreRule `protobuf:"bytes,17,rep,name=ignore_differences,json=ignoreDifferences,proto3" json:"ignore_differences,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The commit revision names, as git recorded it (message, author,
+	// time), for history views; unset for deletions.
+	Commit        *Commit `protobuf:"bytes,18,opt,name=commit,proto3" json:"commit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DesiredState) Reset() {
@@ -718,6 +721,13 @@ func (x *DesiredState) GetReceivedUnixNano() int64 {
 func (x *DesiredState) GetIgnoreDifferences() []*IgnoreRule {
 	if x != nil {
 		return x.IgnoreDifferences
+	}
+	return nil
+}
+
+func (x *DesiredState) GetCommit() *Commit {
+	if x != nil {
+		return x.Commit
 	}
 	return nil
 }
@@ -1379,6 +1389,335 @@ func (x *Command) GetRequestedUnixNano() int64 {
 	return 0
 }
 
+// DiffRequest asks a cluster's worker, by NATS request/reply on
+// ferry.query.<cluster>.diff, how an app's live objects differ from its
+// desired state. The worker answers with a DiffResponse.
+type DiffRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	App   string                 `protobuf:"bytes,1,opt,name=app,proto3" json:"app,omitempty"`
+	// Who asks, for the worker's log.
+	RequestedBy   string `protobuf:"bytes,2,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiffRequest) Reset() {
+	*x = DiffRequest{}
+	mi := &file_ferry_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiffRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiffRequest) ProtoMessage() {}
+
+func (x *DiffRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiffRequest.ProtoReflect.Descriptor instead.
+func (*DiffRequest) Descriptor() ([]byte, []int) {
+	return file_ferry_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DiffRequest) GetApp() string {
+	if x != nil {
+		return x.App
+	}
+	return ""
+}
+
+func (x *DiffRequest) GetRequestedBy() string {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return ""
+}
+
+// ObjectDiff is how one object of an app differs, live vs desired.
+type ObjectDiff struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Ref   *ObjectRef             `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// CREATED: missing live, would be created; CONFIGURED: differs;
+	// UNCHANGED: equal; DELETED: in the inventory but not desired, would be
+	// pruned; FAILED: the dry run was refused (see message).
+	Action Action `protobuf:"varint,2,opt,name=action,proto3,enum=ferry.v1.Action" json:"action,omitempty"`
+	// Unified diff of the YAML, desired vs live, secrets redacted.
+	Diff          string `protobuf:"bytes,3,opt,name=diff,proto3" json:"diff,omitempty"`
+	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectDiff) Reset() {
+	*x = ObjectDiff{}
+	mi := &file_ferry_v1_events_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectDiff) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectDiff) ProtoMessage() {}
+
+func (x *ObjectDiff) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_v1_events_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectDiff.ProtoReflect.Descriptor instead.
+func (*ObjectDiff) Descriptor() ([]byte, []int) {
+	return file_ferry_v1_events_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ObjectDiff) GetRef() *ObjectRef {
+	if x != nil {
+		return x.Ref
+	}
+	return nil
+}
+
+func (x *ObjectDiff) GetAction() Action {
+	if x != nil {
+		return x.Action
+	}
+	return Action_ACTION_UNSPECIFIED
+}
+
+func (x *ObjectDiff) GetDiff() string {
+	if x != nil {
+		return x.Diff
+	}
+	return ""
+}
+
+func (x *ObjectDiff) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// DiffResponse is a worker's answer to a DiffRequest.
+type DiffResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	App     string                 `protobuf:"bytes,1,opt,name=app,proto3" json:"app,omitempty"`
+	Cluster string                 `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// The desired state compared: the pinned revision while pinned, else the newest.
+	Revision string        `protobuf:"bytes,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	Digest   string        `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
+	Objects  []*ObjectDiff `protobuf:"bytes,5,rep,name=objects,proto3" json:"objects,omitempty"`
+	// Set when no diff could be computed; objects is then empty.
+	Error         string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiffResponse) Reset() {
+	*x = DiffResponse{}
+	mi := &file_ferry_v1_events_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiffResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiffResponse) ProtoMessage() {}
+
+func (x *DiffResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_v1_events_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiffResponse.ProtoReflect.Descriptor instead.
+func (*DiffResponse) Descriptor() ([]byte, []int) {
+	return file_ferry_v1_events_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DiffResponse) GetApp() string {
+	if x != nil {
+		return x.App
+	}
+	return ""
+}
+
+func (x *DiffResponse) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *DiffResponse) GetRevision() string {
+	if x != nil {
+		return x.Revision
+	}
+	return ""
+}
+
+func (x *DiffResponse) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *DiffResponse) GetObjects() []*ObjectDiff {
+	if x != nil {
+		return x.Objects
+	}
+	return nil
+}
+
+func (x *DiffResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// Span is one finished trace span of a Ferry service, published on
+// ferry.trace.<trace-id> so `ferry trace` can show a push end to end
+// without a tracing backend.
+type Span struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	TraceId      string                 `protobuf:"bytes,1,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	SpanId       string                 `protobuf:"bytes,2,opt,name=span_id,json=spanId,proto3" json:"span_id,omitempty"`
+	ParentSpanId string                 `protobuf:"bytes,3,opt,name=parent_span_id,json=parentSpanId,proto3" json:"parent_span_id,omitempty"`
+	Name         string                 `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	// Service that recorded the span, e.g. ferry-render.
+	Service       string            `protobuf:"bytes,5,opt,name=service,proto3" json:"service,omitempty"`
+	StartUnixNano int64             `protobuf:"varint,6,opt,name=start_unix_nano,json=startUnixNano,proto3" json:"start_unix_nano,omitempty"`
+	EndUnixNano   int64             `protobuf:"varint,7,opt,name=end_unix_nano,json=endUnixNano,proto3" json:"end_unix_nano,omitempty"`
+	Attributes    map[string]string `protobuf:"bytes,8,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// "error: <description>" when the span failed, else empty.
+	Status        string `protobuf:"bytes,9,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Span) Reset() {
+	*x = Span{}
+	mi := &file_ferry_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Span) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Span) ProtoMessage() {}
+
+func (x *Span) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Span.ProtoReflect.Descriptor instead.
+func (*Span) Descriptor() ([]byte, []int) {
+	return file_ferry_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Span) GetTraceId() string {
+	if x != nil {
+		return x.TraceId
+	}
+	return ""
+}
+
+func (x *Span) GetSpanId() string {
+	if x != nil {
+		return x.SpanId
+	}
+	return ""
+}
+
+func (x *Span) GetParentSpanId() string {
+	if x != nil {
+		return x.ParentSpanId
+	}
+	return ""
+}
+
+func (x *Span) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Span) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *Span) GetStartUnixNano() int64 {
+	if x != nil {
+		return x.StartUnixNano
+	}
+	return 0
+}
+
+func (x *Span) GetEndUnixNano() int64 {
+	if x != nil {
+		return x.EndUnixNano
+	}
+	return 0
+}
+
+func (x *Span) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *Span) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
 var File_ferry_v1_events_proto protoreflect.FileDescriptor
 
 const file_ferry_v1_events_proto_rawDesc = "" +
@@ -1408,7 +1747,7 @@ const file_ferry_v1_events_proto_rawDesc = "" +
 	"SyncPolicy\x12\x1c\n" +
 	"\tautomated\x18\x01 \x01(\bR\tautomated\x12\x14\n" +
 	"\x05prune\x18\x02 \x01(\bR\x05prune\x12\x1b\n" +
-	"\tself_heal\x18\x03 \x01(\bR\bselfHeal\"\x95\x04\n" +
+	"\tself_heal\x18\x03 \x01(\bR\bselfHeal\"\xbf\x04\n" +
 	"\fDesiredState\x12\x10\n" +
 	"\x03app\x18\x01 \x01(\tR\x03app\x12\x18\n" +
 	"\acluster\x18\x02 \x01(\tR\acluster\x12\x1c\n" +
@@ -1427,7 +1766,8 @@ const file_ferry_v1_events_proto_rawDesc = "" +
 	"\x12rendered_unix_nano\x18\x0e \x01(\x03R\x10renderedUnixNano\x12\x18\n" +
 	"\adeleted\x18\x0f \x01(\bR\adeleted\x12,\n" +
 	"\x12received_unix_nano\x18\x10 \x01(\x03R\x10receivedUnixNano\x12C\n" +
-	"\x12ignore_differences\x18\x11 \x03(\v2\x14.ferry.v1.IgnoreRuleR\x11ignoreDifferences\"\x8d\x01\n" +
+	"\x12ignore_differences\x18\x11 \x03(\v2\x14.ferry.v1.IgnoreRuleR\x11ignoreDifferences\x12(\n" +
+	"\x06commit\x18\x12 \x01(\v2\x10.ferry.v1.CommitR\x06commit\"\x8d\x01\n" +
 	"\n" +
 	"IgnoreRule\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x12\n" +
@@ -1487,7 +1827,38 @@ const file_ferry_v1_events_proto_rawDesc = "" +
 	"\x04verb\x18\x04 \x01(\x0e2\x0e.ferry.v1.VerbR\x04verb\x12\x1a\n" +
 	"\brevision\x18\x05 \x01(\tR\brevision\x12!\n" +
 	"\frequested_by\x18\x06 \x01(\tR\vrequestedBy\x12.\n" +
-	"\x13requested_unix_nano\x18\a \x01(\x03R\x11requestedUnixNano*t\n" +
+	"\x13requested_unix_nano\x18\a \x01(\x03R\x11requestedUnixNano\"B\n" +
+	"\vDiffRequest\x12\x10\n" +
+	"\x03app\x18\x01 \x01(\tR\x03app\x12!\n" +
+	"\frequested_by\x18\x02 \x01(\tR\vrequestedBy\"\x8b\x01\n" +
+	"\n" +
+	"ObjectDiff\x12%\n" +
+	"\x03ref\x18\x01 \x01(\v2\x13.ferry.v1.ObjectRefR\x03ref\x12(\n" +
+	"\x06action\x18\x02 \x01(\x0e2\x10.ferry.v1.ActionR\x06action\x12\x12\n" +
+	"\x04diff\x18\x03 \x01(\tR\x04diff\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"\xb4\x01\n" +
+	"\fDiffResponse\x12\x10\n" +
+	"\x03app\x18\x01 \x01(\tR\x03app\x12\x18\n" +
+	"\acluster\x18\x02 \x01(\tR\acluster\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\tR\brevision\x12\x16\n" +
+	"\x06digest\x18\x04 \x01(\tR\x06digest\x12.\n" +
+	"\aobjects\x18\x05 \x03(\v2\x14.ferry.v1.ObjectDiffR\aobjects\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\"\xf1\x02\n" +
+	"\x04Span\x12\x19\n" +
+	"\btrace_id\x18\x01 \x01(\tR\atraceId\x12\x17\n" +
+	"\aspan_id\x18\x02 \x01(\tR\x06spanId\x12$\n" +
+	"\x0eparent_span_id\x18\x03 \x01(\tR\fparentSpanId\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x12\x18\n" +
+	"\aservice\x18\x05 \x01(\tR\aservice\x12&\n" +
+	"\x0fstart_unix_nano\x18\x06 \x01(\x03R\rstartUnixNano\x12\"\n" +
+	"\rend_unix_nano\x18\a \x01(\x03R\vendUnixNano\x12>\n" +
+	"\n" +
+	"attributes\x18\b \x03(\v2\x1e.ferry.v1.Span.AttributesEntryR\n" +
+	"attributes\x12\x16\n" +
+	"\x06status\x18\t \x01(\tR\x06status\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*t\n" +
 	"\x05Phase\x12\x15\n" +
 	"\x11PHASE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fPHASE_SUCCEEDED\x10\x01\x12\x10\n" +
@@ -1529,7 +1900,7 @@ func file_ferry_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_ferry_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_ferry_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_ferry_v1_events_proto_goTypes = []any{
 	(Phase)(0),            // 0: ferry.v1.Phase
 	(Health)(0),           // 1: ferry.v1.Health
@@ -1546,25 +1917,35 @@ var file_ferry_v1_events_proto_goTypes = []any{
 	(*DriftedObject)(nil), // 12: ferry.v1.DriftedObject
 	(*DriftEvent)(nil),    // 13: ferry.v1.DriftEvent
 	(*Command)(nil),       // 14: ferry.v1.Command
+	(*DiffRequest)(nil),   // 15: ferry.v1.DiffRequest
+	(*ObjectDiff)(nil),    // 16: ferry.v1.ObjectDiff
+	(*DiffResponse)(nil),  // 17: ferry.v1.DiffResponse
+	(*Span)(nil),          // 18: ferry.v1.Span
+	nil,                   // 19: ferry.v1.Span.AttributesEntry
 }
 var file_ferry_v1_events_proto_depIdxs = []int32{
 	5,  // 0: ferry.v1.PushEvent.commits:type_name -> ferry.v1.Commit
 	6,  // 1: ferry.v1.DesiredState.sync:type_name -> ferry.v1.SyncPolicy
 	8,  // 2: ferry.v1.DesiredState.ignore_differences:type_name -> ferry.v1.IgnoreRule
-	9,  // 3: ferry.v1.ObjectResult.ref:type_name -> ferry.v1.ObjectRef
-	2,  // 4: ferry.v1.ObjectResult.action:type_name -> ferry.v1.Action
-	1,  // 5: ferry.v1.ObjectResult.health:type_name -> ferry.v1.Health
-	0,  // 6: ferry.v1.SyncResult.phase:type_name -> ferry.v1.Phase
-	1,  // 7: ferry.v1.SyncResult.health:type_name -> ferry.v1.Health
-	10, // 8: ferry.v1.SyncResult.objects:type_name -> ferry.v1.ObjectResult
-	9,  // 9: ferry.v1.DriftedObject.ref:type_name -> ferry.v1.ObjectRef
-	12, // 10: ferry.v1.DriftEvent.objects:type_name -> ferry.v1.DriftedObject
-	3,  // 11: ferry.v1.Command.verb:type_name -> ferry.v1.Verb
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	5,  // 3: ferry.v1.DesiredState.commit:type_name -> ferry.v1.Commit
+	9,  // 4: ferry.v1.ObjectResult.ref:type_name -> ferry.v1.ObjectRef
+	2,  // 5: ferry.v1.ObjectResult.action:type_name -> ferry.v1.Action
+	1,  // 6: ferry.v1.ObjectResult.health:type_name -> ferry.v1.Health
+	0,  // 7: ferry.v1.SyncResult.phase:type_name -> ferry.v1.Phase
+	1,  // 8: ferry.v1.SyncResult.health:type_name -> ferry.v1.Health
+	10, // 9: ferry.v1.SyncResult.objects:type_name -> ferry.v1.ObjectResult
+	9,  // 10: ferry.v1.DriftedObject.ref:type_name -> ferry.v1.ObjectRef
+	12, // 11: ferry.v1.DriftEvent.objects:type_name -> ferry.v1.DriftedObject
+	3,  // 12: ferry.v1.Command.verb:type_name -> ferry.v1.Verb
+	9,  // 13: ferry.v1.ObjectDiff.ref:type_name -> ferry.v1.ObjectRef
+	2,  // 14: ferry.v1.ObjectDiff.action:type_name -> ferry.v1.Action
+	16, // 15: ferry.v1.DiffResponse.objects:type_name -> ferry.v1.ObjectDiff
+	19, // 16: ferry.v1.Span.attributes:type_name -> ferry.v1.Span.AttributesEntry
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_ferry_v1_events_proto_init() }
@@ -1578,7 +1959,7 @@ func file_ferry_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_v1_events_proto_rawDesc), len(file_ferry_v1_events_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   11,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

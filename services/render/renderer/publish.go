@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,6 +17,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/registry"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
+	"github.com/ferrycd/ferry/services/render/gitcache"
 )
 
 // publishDesired publishes the rendered manifests of t at ev's revision,
@@ -23,7 +25,7 @@ import (
 // namespace and sync policy: identical output must not trigger an apply.
 // published is false then. The message id makes a redelivered push store
 // each state once.
-func (r *renderer) publishDesired(ctx context.Context, ev *ferryv1.PushEvent, t target, tool string, data []byte) (ds *ferryv1.DesiredState, published bool, err error) {
+func (r *renderer) publishDesired(ctx context.Context, ev *ferryv1.PushEvent, t target, commit *ferryv1.Commit, tool string, data []byte) (ds *ferryv1.DesiredState, published bool, err error) {
 	e := t.entry
 	ds = &ferryv1.DesiredState{
 		App:               e.Name,
@@ -39,6 +41,7 @@ func (r *renderer) publishDesired(ctx context.Context, ev *ferryv1.PushEvent, t 
 		RenderedUnixNano:  time.Now().UnixNano(),
 		ReceivedUnixNano:  ev.GetReceivedUnixNano(),
 		IgnoreDifferences: ignoreRules(e.IgnoreDifferences),
+		Commit:            commit,
 	}
 	last, err := r.lastDesired(ctx, ds.Cluster, ds.App)
 	if err != nil {
@@ -63,6 +66,17 @@ func (r *renderer) publishDesired(ctx context.Context, ev *ferryv1.PushEvent, t 
 		return nil, false, err
 	}
 	return ds, true, nil
+}
+
+// commitInfo describes snap's commit as git recorded it: the first line
+// of its message, its author and author time.
+func commitInfo(snap *gitcache.Snapshot) *ferryv1.Commit {
+	if snap == nil || snap.Commit == nil {
+		return nil
+	}
+	c := snap.Commit
+	msg, _, _ := strings.Cut(strings.TrimSpace(c.Message), "\n")
+	return &ferryv1.Commit{Id: c.Hash.String(), Message: msg, Author: c.Author.Name, TimestampUnix: c.Author.When.Unix()}
 }
 
 // publishDeleted tells cluster's worker that app left the registry (or

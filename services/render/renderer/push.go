@@ -132,7 +132,7 @@ func (r *renderer) renderTarget(ctx context.Context, ev *ferryv1.PushEvent, snap
 			return fmt.Errorf("publish render failure of %s/%s: %w", t.dest.Cluster, t.entry.Name, err)
 		}
 	} else {
-		ds, published, err := r.publishDesired(ctx, ev, t, out.tool, out.data)
+		ds, published, err := r.publishDesired(ctx, ev, t, commitInfo(snap), out.tool, out.data)
 		if err != nil {
 			span.RecordError(err)
 			span.SetStatus(codes.Error, "publish failed")

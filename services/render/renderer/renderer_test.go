@@ -63,6 +63,9 @@ func TestPushRendersEachDestination(t *testing.T) {
 	if got.String() != want.String() {
 		t.Errorf("staging desired state:\n got %v\nwant %v", got, want)
 	}
+	if c := staging.GetCommit(); c.GetId() != sha || c.GetMessage() != "change" || c.GetAuthor() == "" || c.GetTimestampUnix() == 0 {
+		t.Errorf("staging desired state's commit = %v, want id %s, message \"change\", an author and a time", c, sha)
+	}
 	if staging.GetRenderedUnixNano() < ev.GetReceivedUnixNano() {
 		t.Errorf("rendered_unix_nano %d before received %d", staging.GetRenderedUnixNano(), ev.GetReceivedUnixNano())
 	}
