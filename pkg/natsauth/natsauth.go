@@ -45,10 +45,14 @@
 //	  $JS.API.CONSUMER.CREATE.OBJ_ferry-bundles-<c>.*.$O.ferry-bundles-<c>.C.*
 //	  $JS.API.CONSUMER.DELETE.OBJ_ferry-bundles-<c>.*
 //	  $JS.FC.OBJ_ferry-bundles-<c>.>
+//	its trace spans (stream FERRY_TRACES; a trace id is not a cluster's):
+//	  ferry.trace.>
 //
 // and subscribe only to its own inbox prefix, _INBOX_<c>.> (connect with
 // ConnectOptions, which sets nats.CustomInboxPrefix), so it cannot read
-// the replies and pull deliveries of another worker.
+// the replies and pull deliveries of another worker, and to its own
+// cluster's queries, ferry.query.<c>.> (ferry diff), each of which it may
+// answer once within a minute (the reply subject the asker chose).
 //
 // Everything else is denied: another cluster's desired state, commands,
 // consumers and KV keys, creating or deleting streams, consumers without a

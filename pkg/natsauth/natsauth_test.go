@@ -196,6 +196,23 @@ func TestWorkerSeesOnlyItsOwnCluster(t *testing.T) {
 		if err := a.nc.Publish(subject.CommandReply("a", "id1"), nil); err != nil {
 			t.Errorf("reply: %v", err)
 		}
+		if err := a.nc.Publish(subject.Trace("0af7651916cd43dd8448eb211c80319c"), nil); err != nil {
+			t.Errorf("publish a span: %v", err)
+		}
+		// It answers its own cluster's queries (ferry diff), on the
+		// reply subject the asker chose.
+		sub, err := a.nc.QueueSubscribe(subject.QueriesForCluster("a"), subject.ApplyConsumer("a"), func(m *nats.Msg) {
+			_ = m.Respond([]byte("answer from a"))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = sub.Unsubscribe() }()
+		_ = a.nc.Flush()
+		reply, err := admin.nc.Request(subject.Query("a", subject.QueryDiff), []byte("q"), 2*time.Second)
+		if err != nil || string(reply.Data) != "answer from a" {
+			t.Errorf("query to a's worker: %v %q", err, replyData(reply))
+		}
 		_ = a.nc.Flush()
 		a.quiet(t)
 	})
@@ -233,6 +250,23 @@ func TestWorkerSeesOnlyItsOwnCluster(t *testing.T) {
 		})
 		a.denied(t, "subscribe to b's inbox", "_INBOX_b.>", func(context.Context) error {
 			return a.subscribe("_INBOX_b.>")
+		})
+		a.denied(t, "subscribe to b's queries", subject.QueriesForCluster("b"), func(context.Context) error {
+			return a.subscribe(subject.QueriesForCluster("b"))
+		})
+		a.denied(t, "answer b's diff queries", subject.Query("b", subject.QueryDiff), func(context.Context) error {
+			return a.subscribe(subject.Query("b", subject.QueryDiff))
+		})
+		a.denied(t, "publish to an inbox it was not asked on", "_INBOX.sneak", func(context.Context) error {
+			if err := a.nc.Publish("_INBOX.sneak", nil); err != nil {
+				return err
+			}
+			if err := a.nc.Flush(); err != nil {
+				return err
+			}
+			// A core publish is denied asynchronously: the violation
+			// checked next is the proof.
+			return errors.New("published; the server reports the denial on its own")
 		})
 		a.denied(t, "publish b's status", subject.Status("b", "web"), func(ctx context.Context) error {
 			_, err := events.Publish(ctx, a.js, subject.Status("b", "web"), &ferryv1.SyncResult{App: "web"}, "")
@@ -272,6 +306,14 @@ func TestWorkerSeesOnlyItsOwnCluster(t *testing.T) {
 			t.Errorf("direct get with a sequence: status %q, %d bytes, want 408 and nothing of b", st, len(resp.Data))
 		}
 	})
+}
+
+// replyData is the payload of m, or "" for no message.
+func replyData(m *nats.Msg) string {
+	if m == nil {
+		return ""
+	}
+	return string(m.Data)
 }
 
 func itoa(n uint64) string {

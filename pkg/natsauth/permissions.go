@@ -1,6 +1,8 @@
 package natsauth
 
 import (
+	"time"
+
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/ferrycd/ferry/pkg/subject"
@@ -15,6 +17,9 @@ const (
 	kvPre = "$KV."
 	obPre = "$O."
 )
+
+// queryAnswerWindow is how long a worker may answer a query it received.
+const queryAnswerWindow = time.Minute
 
 // WorkerPermissions are the permissions of cluster's worker; the package
 // documentation explains each subject.
@@ -57,9 +62,16 @@ func WorkerPermissions(cluster string) *server.Permissions {
 		jsAPI + "CONSUMER.CREATE." + obj + ".*." + objPre + ".C.*",
 		jsAPI + "CONSUMER.DELETE." + obj + ".*",
 		jsFC + obj + ".>",
+
+		subject.AllTraces,
 	}
 	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: pub},
-		Subscribe: &server.SubjectPermission{Allow: []string{subject.WorkerInboxPrefix(cluster) + ".>"}},
+		Publish: &server.SubjectPermission{Allow: pub},
+		Subscribe: &server.SubjectPermission{Allow: []string{
+			subject.WorkerInboxPrefix(cluster) + ".>",
+			subject.QueriesForCluster(cluster),
+		}},
+		// Answers to the queries it received (ferry diff), one each.
+		Response: &server.ResponsePermission{MaxMsgs: 1, Expires: queryAnswerWindow},
 	}
 }
