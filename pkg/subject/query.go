@@ -29,3 +29,28 @@ func QueriesForCluster(cluster string) string { return prefixQuery + "." + clust
 
 // Trace is the subject of the spans of one trace (32 hex digits).
 func Trace(traceID string) string { return prefixTrace + "." + traceID }
+
+// Subject filters for readers (the CLI, the dashboard) that select apps
+// and clusters; an empty cluster or app matches every one.
+
+// DesiredMatching matches the desired states of app in cluster.
+func DesiredMatching(cluster, app string) string { return matching(prefixDesired, cluster, app) }
+
+// StatusMatching matches the sync results of app in cluster.
+func StatusMatching(cluster, app string) string { return matching(prefixStatus, cluster, app) }
+
+// DriftMatching matches the drift events of app in cluster.
+func DriftMatching(cluster, app string) string { return matching(prefixDrift, cluster, app) }
+
+// CommandsMatching matches every verb of the commands for app in cluster.
+func CommandsMatching(cluster, app string) string { return matching(prefixCmd, cluster, app) + ".*" }
+
+func matching(prefix, cluster, app string) string {
+	if cluster == "" {
+		cluster = "*"
+	}
+	if app == "" {
+		app = "*"
+	}
+	return prefix + "." + cluster + "." + app
+}

@@ -29,3 +29,16 @@ func TestQueryNames(t *testing.T) {
 		}
 	}
 }
+
+func TestMatching(t *testing.T) {
+	for got, want := range map[string]string{
+		DesiredMatching("", ""):         "ferry.desired.*.*",
+		StatusMatching("prod", ""):      "ferry.status.prod.*",
+		DriftMatching("", "web"):        "ferry.drift.*.web",
+		CommandsMatching("prod", "web"): "ferry.cmd.prod.web.*",
+	} {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+}

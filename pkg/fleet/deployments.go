@@ -1,0 +1,208 @@
+package fleet
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ferrycd/ferry/pkg/cluster"
+	"github.com/ferrycd/ferry/pkg/subject"
+	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
+)
+
+// Deployments returns every app × cluster Ferry has a desired state or a
+// result for, matching f, sorted by app then cluster.
+func (c *Client) Deployments(ctx context.Context, f Filter) ([]Deployment, error) {
+	desired, err := c.read(ctx, subject.StreamDesired, subject.DesiredMatching(f.Cluster, f.App), true)
+	if err != nil {
+		return nil, err
+	}
+	results, err := c.read(ctx, subject.StreamStatus, subject.StatusMatching(f.Cluster, f.App), true)
+	if err != nil {
+		return nil, err
+	}
+	drifts, err := c.read(ctx, subject.StreamDrift, subject.DriftMatching(f.Cluster, f.App), true)
+	if err != nil {
+		return nil, err
+	}
+	controls, err := c.controls(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[[2]string]*Deployment{}
+	get := func(subj string) *Deployment {
+		cl, app, err := subject.ClusterApp(subj)
+		if err != nil || !f.Match(app, cl) {
+			return nil
+		}
+		k := [2]string{app, cl}
+		if d := byKey[k]; d != nil {
+			return d
+		}
+		d := &Deployment{App: app, Cluster: cl, Control: controls[cl].Apps[app]}
+		byKey[k] = d
+		return d
+	}
+	for _, m := range desired {
+		if d := get(m.subject); d != nil {
+			if err := d.setDesired(m); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, m := range results {
+		d := get(m.subject)
+		if d == nil {
+			continue
+		}
+		if err := d.setResult(m); err != nil {
+			return nil, err
+		}
+		if d.Result == nil {
+			// The newest result is a note (superseded, a command's
+			// answer): find the newest that judges a sync.
+			if err := c.judgingResult(ctx, d, m.subject); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, m := range drifts {
+		if d := get(m.subject); d != nil {
+			ev := &ferryv1.DriftEvent{}
+			if err := decodeInto(m, ev); err != nil {
+				return nil, err
+			}
+			d.Drift, d.DriftAt = ev, m.at
+		}
+	}
+	out := make([]Deployment, 0, len(byKey))
+	for _, d := range byKey {
+		d.derive()
+		out = append(out, *d)
+	}
+	slices.SortFunc(out, func(a, b Deployment) int {
+		return cmp.Or(cmp.Compare(a.App, b.App), cmp.Compare(a.Cluster, b.Cluster))
+	})
+	return out, nil
+}
+
+// Deployment returns app in cluster, or an error wrapping ErrNotFound.
+func (c *Client) Deployment(ctx context.Context, app, clusterName string) (*Deployment, error) {
+	ds, err := c.Deployments(ctx, Filter{App: app, Cluster: clusterName})
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return nil, fmt.Errorf("%w: app %q has no desired state or result in cluster %q", ErrNotFound, app, clusterName)
+	}
+	return &ds[0], nil
+}
+
+// setDesired records m as the newest desired state.
+func (d *Deployment) setDesired(m stored) error {
+	ds := &ferryv1.DesiredState{}
+	if err := decodeInto(m, ds); err != nil {
+		return err
+	}
+	ds.Manifests = nil
+	d.Desired, d.DesiredAt, d.Namespace = ds, m.at, ds.GetNamespace()
+	if d.TraceID == "" {
+		d.TraceID = m.traceID
+	}
+	return nil
+}
+
+// setResult records m as the result when it judges a sync.
+func (d *Deployment) setResult(m stored) error {
+	res := &ferryv1.SyncResult{}
+	if err := decodeInto(m, res); err != nil {
+		return err
+	}
+	if !judges(res) {
+		return nil
+	}
+	d.Result, d.ResultAt = res, m.at
+	if m.traceID != "" {
+		d.TraceID = m.traceID
+	}
+	return nil
+}
+
+// judges reports whether res says how a sync went, unlike a superseded
+// revision's or a command's note.
+func judges(res *ferryv1.SyncResult) bool {
+	switch res.GetPhase() {
+	case ferryv1.Phase_PHASE_SUCCEEDED, ferryv1.Phase_PHASE_FAILED, ferryv1.Phase_PHASE_RENDER_FAILED:
+		return true
+	}
+	return false
+}
+
+// judgingResult reads subj's results, at most the hundred the stream
+// keeps, and records the newest that judges a sync.
+func (c *Client) judgingResult(ctx context.Context, d *Deployment, subj string) error {
+	all, err := c.read(ctx, subject.StreamStatus, subj, false)
+	if err != nil {
+		return err
+	}
+	for i := len(all) - 1; i >= 0 && d.Result == nil; i-- {
+		if err := d.setResult(all[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// derive sets Sync, Health and Drifted from the messages.
+func (d *Deployment) derive() {
+	res := d.Result
+	held := d.Control.Pinned != nil || d.Control.Suspended != nil
+	switch {
+	case d.Desired == nil && res == nil:
+		d.Sync = SyncUnknown
+	case res != nil && res.GetPhase() == ferryv1.Phase_PHASE_RENDER_FAILED && !d.ResultAt.Before(d.DesiredAt):
+		d.Sync = SyncRenderFailed
+	case res == nil || (d.DesiredAt.After(d.ResultAt) && !held):
+		d.Sync = SyncPending
+	case res.GetPhase() == ferryv1.Phase_PHASE_FAILED:
+		d.Sync = SyncFailed
+	case res.GetAwaitingHealth():
+		d.Sync = SyncSyncing
+	default:
+		d.Sync = SyncSynced
+	}
+	d.Health = res.GetHealth()
+	d.Drifted = d.Drift != nil && !d.Drift.GetCorrected() && len(d.Drift.GetObjects()) > 0 && d.DriftAt.After(d.ResultAt)
+}
+
+// controls reads every cluster's app controls.
+func (c *Client) controls(ctx context.Context) (map[string]cluster.Controls, error) {
+	kv, err := c.js.KeyValue(ctx, subject.BucketAppState)
+	if err != nil {
+		return nil, fmt.Errorf("open kv %s: %w", subject.BucketAppState, err)
+	}
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list kv %s: %w", subject.BucketAppState, err)
+	}
+	out := map[string]cluster.Controls{}
+	for k := range keys.Keys() {
+		e, err := kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read kv %s/%s: %w", subject.BucketAppState, k, err)
+		}
+		var cs cluster.Controls
+		if err := cluster.Decode(e.Value(), &cs); err != nil {
+			return nil, fmt.Errorf("kv %s/%s: %w", subject.BucketAppState, k, err)
+		}
+		out[k] = cs
+	}
+	return out, nil
+}

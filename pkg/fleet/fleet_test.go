@@ -1,0 +1,295 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ferrycd/ferry/pkg/cluster"
+	"github.com/ferrycd/ferry/pkg/events"
+	"github.com/ferrycd/ferry/pkg/natsserver"
+	"github.com/ferrycd/ferry/pkg/stream"
+	"github.com/ferrycd/ferry/pkg/subject"
+	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
+)
+
+// env is an embedded JetStream with Ferry's streams and a Client on it.
+type env struct {
+	t  *testing.T
+	nc *nats.Conn
+	js jetstream.JetStream
+	c  *Client
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	srv := natsserver.StartForTest(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Ensure(t.Context(), js, stream.DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClient(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, nc: nc, js: js, c: c}
+}
+
+func (e *env) publish(subj string, m proto.Message) {
+	e.t.Helper()
+	if _, err := events.Publish(e.t.Context(), e.js, subj, m, ""); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func desired(cl, app, rev, digest string) *ferryv1.DesiredState {
+	return &ferryv1.DesiredState{App: app, Cluster: cl, Namespace: app, Revision: rev, Digest: digest,
+		Manifests: []byte("kind: ConfigMap"), Commit: &ferryv1.Commit{Id: rev, Message: "change " + rev, Author: "Ada"}}
+}
+
+func result(cl, app, rev, digest string, phase ferryv1.Phase, health ferryv1.Health) *ferryv1.SyncResult {
+	return &ferryv1.SyncResult{App: app, Cluster: cl, Revision: rev, Digest: digest, Phase: phase, Health: health,
+		Objects: []*ferryv1.ObjectResult{{Ref: &ferryv1.ObjectRef{Kind: "ConfigMap", Namespace: app, Name: "cfg"}, Action: ferryv1.Action_ACTION_CREATED}}}
+}
+
+func (e *env) beat(name string, at time.Time, stopped bool) {
+	e.t.Helper()
+	kv, err := e.js.KeyValue(e.t.Context(), subject.BucketClusters)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	data, _ := cluster.Encode(cluster.Heartbeat{Cluster: name, Version: "v1", SeenAt: at, Interval: cluster.Duration(10 * time.Second), Stopped: stopped})
+	if _, err := kv.Put(e.t.Context(), name, data); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func TestDeploymentsDeriveState(t *testing.T) {
+	e := newEnv(t)
+	S, F, SUP := ferryv1.Phase_PHASE_SUCCEEDED, ferryv1.Phase_PHASE_FAILED, ferryv1.Phase_PHASE_SUPERSEDED
+	healthy := ferryv1.Health_HEALTH_HEALTHY
+	// synced: desired then its result, then a superseded note that must
+	// not hide the judging result.
+	e.publish(subject.Desired("prod", "web"), desired("prod", "web", "aaaaaaaa1", "sha256:1"))
+	e.publish(subject.Status("prod", "web"), result("prod", "web", "aaaaaaaa1", "sha256:1", S, healthy))
+	e.publish(subject.Status("prod", "web"), result("prod", "web", "bbbbbbbb2", "sha256:2", SUP, 0))
+	// pending: a desired state newer than the result.
+	e.publish(subject.Desired("staging", "web"), desired("staging", "web", "aaaaaaaa1", "sha256:1"))
+	e.publish(subject.Status("staging", "web"), result("staging", "web", "aaaaaaaa1", "sha256:1", S, healthy))
+	e.publish(subject.Desired("staging", "web"), desired("staging", "web", "cccccccc3", "sha256:3"))
+	// failed, and drifted after a successful sync.
+	e.publish(subject.Desired("prod", "api"), desired("prod", "api", "dddddddd4", "sha256:4"))
+	e.publish(subject.Status("prod", "api"), result("prod", "api", "dddddddd4", "sha256:4", F, 0))
+	e.publish(subject.Desired("prod", "db"), desired("prod", "db", "eeeeeeee5", "sha256:5"))
+	e.publish(subject.Status("prod", "db"), result("prod", "db", "eeeeeeee5", "sha256:5", S, healthy))
+	e.publish(subject.Drift("prod", "db"), &ferryv1.DriftEvent{App: "db", Cluster: "prod", Revision: "eeeeeeee5",
+		Objects: []*ferryv1.DriftedObject{{Ref: &ferryv1.ObjectRef{Kind: "ConfigMap", Name: "cfg", Namespace: "db"}, ChangedBy: "kubectl-edit"}}})
+	// render failed after a good revision.
+	e.publish(subject.Desired("prod", "ui"), desired("prod", "ui", "ffffffff6", "sha256:6"))
+	e.publish(subject.Status("prod", "ui"), result("prod", "ui", "ffffffff6", "sha256:6", S, healthy))
+	e.publish(subject.Status("prod", "ui"), &ferryv1.SyncResult{App: "ui", Cluster: "prod", Revision: "0000000007", Phase: ferryv1.Phase_PHASE_RENDER_FAILED, Message: "bad yaml"})
+
+	got, err := e.c.Deployments(t.Context(), Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		sync    Sync
+		drifted bool
+		rev     string
+	}{
+		"api/prod": {SyncFailed, false, "dddddddd4"}, "db/prod": {SyncSynced, true, "eeeeeeee5"},
+		"ui/prod": {SyncRenderFailed, false, "ffffffff6"}, "web/prod": {SyncSynced, false, "aaaaaaaa1"},
+		"web/staging": {SyncPending, false, "aaaaaaaa1"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d deployments, want %d: %+v", len(got), len(want), got)
+	}
+	var order []string
+	for _, d := range got {
+		k := d.App + "/" + d.Cluster
+		order = append(order, k)
+		w := want[k]
+		if d.Sync != w.sync || d.Drifted != w.drifted || d.Revision() != w.rev {
+			t.Errorf("%s: sync %s drifted %v revision %s, want %s %v %s", k, d.Sync, d.Drifted, d.Revision(), w.sync, w.drifted, w.rev)
+		}
+		if d.Desired.GetManifests() != nil {
+			t.Errorf("%s: manifests not dropped", k)
+		}
+		if d.TraceID != "" {
+			t.Errorf("%s: trace id %q without trace context", k, d.TraceID)
+		}
+	}
+	if strings.Join(order, " ") != "api/prod db/prod ui/prod web/prod web/staging" {
+		t.Errorf("order = %v", order)
+	}
+	if d, err := e.c.Deployment(t.Context(), "web", "staging"); err != nil || d.Desired.GetRevision() != "cccccccc3" {
+		t.Errorf("Deployment(web, staging) = %+v, %v", d, err)
+	}
+	if _, err := e.c.Deployment(t.Context(), "nope", "prod"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown app: %v, want ErrNotFound", err)
+	}
+	only, err := e.c.Deployments(t.Context(), Filter{Cluster: "staging"})
+	if err != nil || len(only) != 1 || only[0].Cluster != "staging" {
+		t.Errorf("filter by cluster = %+v, %v", only, err)
+	}
+}
+
+func TestDeploymentsEmpty(t *testing.T) {
+	e := newEnv(t)
+	got, err := e.c.Deployments(t.Context(), Filter{})
+	if err != nil || len(got) != 0 {
+		t.Fatalf("empty fleet = %v, %v", got, err)
+	}
+}
+
+func TestHistoryJoinsFinalResults(t *testing.T) {
+	e := newEnv(t)
+	S := ferryv1.Phase_PHASE_SUCCEEDED
+	e.publish(subject.Desired("prod", "web"), desired("prod", "web", "aaaaaaaa1", "sha256:1"))
+	awaiting := result("prod", "web", "aaaaaaaa1", "sha256:1", S, ferryv1.Health_HEALTH_PROGRESSING)
+	awaiting.AwaitingHealth = true
+	e.publish(subject.Status("prod", "web"), awaiting)
+	e.publish(subject.Status("prod", "web"), result("prod", "web", "aaaaaaaa1", "sha256:1", S, ferryv1.Health_HEALTH_DEGRADED))
+	e.publish(subject.Desired("prod", "web"), desired("prod", "web", "bbbbbbbb2", "sha256:2"))
+	e.publish(subject.Desired("staging", "web"), desired("staging", "web", "bbbbbbbb2", "sha256:2"))
+	e.publish(subject.Desired("prod", "other"), desired("prod", "other", "cccccccc3", "sha256:3"))
+
+	h, err := e.c.History(t.Context(), "web", Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 3 {
+		t.Fatalf("history has %d revisions, want 3: %+v", len(h), h)
+	}
+	if h[0].Cluster != "staging" || h[1].Desired.GetRevision() != "bbbbbbbb2" || h[1].Result != nil {
+		t.Errorf("newest first, no result yet: %+v %+v", h[0], h[1])
+	}
+	if h[2].Result.GetHealth() != ferryv1.Health_HEALTH_DEGRADED || h[2].Desired.GetCommit().GetAuthor() != "Ada" {
+		t.Errorf("oldest revision's final result = %v, commit %v", h[2].Result, h[2].Desired.GetCommit())
+	}
+}
+
+func TestClustersAndWorkerLiveness(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now()
+	e.beat("prod", now, false)
+	e.beat("old", now.Add(-5*time.Minute), false)
+	e.beat("gone", now, true)
+	cs, err := e.c.Clusters(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 3 || cs[0].Name != "gone" || cs[1].Name != "old" || cs[2].Name != "prod" {
+		t.Fatalf("clusters = %+v", cs)
+	}
+	if cs[0].Alive || cs[1].Alive || !cs[2].Alive {
+		t.Errorf("alive = %v %v %v, want false false true", cs[0].Alive, cs[1].Alive, cs[2].Alive)
+	}
+	if err := e.c.CheckWorker(t.Context(), "prod"); err != nil {
+		t.Errorf("live worker: %v", err)
+	}
+	err = e.c.CheckWorker(t.Context(), "old")
+	if !errors.Is(err, ErrNoWorker) || !strings.Contains(err.Error(), "has been seen for 5m") {
+		t.Errorf("stale worker: %v", err)
+	}
+	if err := e.c.CheckWorker(t.Context(), "never"); !errors.Is(err, ErrNoWorker) || !strings.Contains(err.Error(), "ever been seen") {
+		t.Errorf("unknown cluster: %v", err)
+	}
+}
+
+func TestCommandWaitsForTheFinalReply(t *testing.T) {
+	e := newEnv(t)
+	e.beat("prod", time.Now(), false)
+	// The worker's side of the protocol: take the stored command, answer
+	// on its reply subject, first awaiting health, then final.
+	cons, err := e.js.CreateOrUpdateConsumer(t.Context(), subject.StreamCommands, jetstream.ConsumerConfig{FilterSubject: subject.CommandsForCluster("prod")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		msg, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
+		if err != nil {
+			return
+		}
+		cmd := &ferryv1.Command{}
+		if err := proto.Unmarshal(msg.Data(), cmd); err != nil || msg.Subject() != "ferry.cmd.prod.web.rollback" {
+			return
+		}
+		for _, awaiting := range []bool{true, false} {
+			res := result("prod", "web", cmd.GetRevision(), "sha256:1", ferryv1.Phase_PHASE_SUCCEEDED, ferryv1.Health_HEALTH_HEALTHY)
+			res.AwaitingHealth = awaiting
+			m, _ := events.NewMsg(context.Background(), subject.CommandReply("prod", cmd.GetId()), res, "")
+			_ = e.nc.PublishMsg(m)
+		}
+		_ = msg.Ack()
+	}()
+	var seen []bool
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	res, err := e.c.Command(ctx, &ferryv1.Command{Cluster: "prod", App: "web", Verb: ferryv1.Verb_VERB_ROLLBACK, Revision: "aaaaaaaa1", RequestedBy: "test"},
+		func(r *ferryv1.SyncResult) { seen = append(seen, r.GetAwaitingHealth()) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GetRevision() != "aaaaaaaa1" || len(seen) != 2 || !seen[0] || seen[1] {
+		t.Errorf("final %v after progress %v", res, seen)
+	}
+	// Refused without a live worker, and without a revision to roll back to.
+	if _, err := e.c.Command(ctx, &ferryv1.Command{Cluster: "edge", App: "web", Verb: ferryv1.Verb_VERB_SYNC}, nil); !errors.Is(err, ErrNoWorker) {
+		t.Errorf("command to a cluster without worker: %v", err)
+	}
+	if _, err := e.c.Command(ctx, &ferryv1.Command{Cluster: "prod", App: "web", Verb: ferryv1.Verb_VERB_ROLLBACK}, nil); err == nil {
+		t.Error("rollback without a revision was sent")
+	}
+}
+
+func TestFollowDeliversNewEventsInOrder(t *testing.T) {
+	e := newEnv(t)
+	e.publish(subject.Status("prod", "web"), result("prod", "web", "old", "", ferryv1.Phase_PHASE_SUCCEEDED, 0))
+	ctx, cancel := context.WithCancel(t.Context())
+	ch, err := e.c.Follow(ctx, Filter{App: "web"}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.publish(subject.Desired("prod", "other"), desired("prod", "other", "xxxxxxxx0", "sha256:0"))
+	e.publish(subject.Desired("prod", "web"), desired("prod", "web", "aaaaaaaa1", "sha256:1"))
+	e.publish(subject.Status("prod", "web"), result("prod", "web", "aaaaaaaa1", "sha256:1", ferryv1.Phase_PHASE_SUCCEEDED, ferryv1.Health_HEALTH_HEALTHY))
+	byKind := map[string]string{}
+	timeout := time.After(10 * time.Second)
+	for len(byKind) < 2 {
+		select {
+		case ev := <-ch:
+			if _, dup := byKind[ev.Kind]; dup {
+				t.Fatalf("second %s event %q (an old or filtered one?)", ev.Kind, ev.Summary())
+			}
+			byKind[ev.Kind] = ev.Summary()
+		case <-timeout:
+			t.Fatalf("got only %q", byKind)
+		}
+	}
+	// Events of different streams may interleave; each line stands alone.
+	if d := byKind[KindDesired]; !strings.HasPrefix(d, "desired  prod/web aaaaaaa rendered") || !strings.Contains(d, `"change aaaaaaaa1" by Ada`) {
+		t.Errorf("desired line = %q", d)
+	}
+	if s := byKind[KindStatus]; s != "status   prod/web aaaaaaa succeeded, healthy (1 created)" {
+		t.Errorf("status line = %q", s)
+	}
+	cancel()
+	for range ch { // closes once ctx is done
+	}
+}
