@@ -1,0 +1,101 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/ferrycd/ferry/pkg/fleet"
+	"github.com/ferrycd/ferry/pkg/subject"
+)
+
+// readTimeout bounds the reads behind one page.
+const readTimeout = 10 * time.Second
+
+// grid serves GET /: every app × every cluster.
+func (s *Server) grid(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
+	defer cancel()
+	deps, err := s.fleet.Deployments(ctx, fleet.Filter{})
+	if err != nil {
+		s.readFailed(w, r, err)
+		return
+	}
+	clusters, err := s.fleet.Clusters(ctx)
+	if err != nil {
+		s.readFailed(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "grid", page{Title: "Apps", Events: eventsURL("", ""), Refresh: 30,
+		View: newGrid(deps, clusters)})
+}
+
+// app serves GET /apps/{app}: each destination's objects, the history and
+// the answer to a command just sent.
+func (s *Server) app(w http.ResponseWriter, r *http.Request) {
+	app := r.PathValue("app")
+	if subject.ValidateName(app) != nil {
+		s.fail(w, r, http.StatusNotFound, "no app named "+app+": app names are DNS-1123 labels")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
+	defer cancel()
+	deps, err := s.fleet.Deployments(ctx, fleet.Filter{App: app})
+	if err != nil {
+		s.readFailed(w, r, err)
+		return
+	}
+	hist, err := s.fleet.History(ctx, app, fleet.Filter{})
+	if err != nil {
+		s.readFailed(w, r, err)
+		return
+	}
+	if len(deps) == 0 && len(hist) == 0 {
+		s.fail(w, r, http.StatusNotFound, "Ferry knows no app named "+app+": is it in the platform repository's ferry.yaml, and was that pushed?")
+		return
+	}
+	v := newAppView(app, deps, hist)
+	if id := r.URL.Query().Get("result"); id != "" {
+		v.Result = s.results.get(id, s.now())
+	}
+	s.render(w, r, http.StatusOK, "app", page{Title: app, Events: eventsURL(app, ""), Refresh: 30, View: v})
+}
+
+// cluster serves GET /clusters/{cluster}: the worker's heartbeat and the
+// apps it runs.
+func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("cluster")
+	if subject.ValidateName(name) != nil {
+		s.fail(w, r, http.StatusNotFound, "no cluster named "+name+": cluster names are DNS-1123 labels")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
+	defer cancel()
+	var cl *fleet.Cluster
+	switch c, err := s.fleet.Cluster(ctx, name); {
+	case err == nil:
+		cl = &c
+	case !errors.Is(err, fleet.ErrNotFound):
+		s.readFailed(w, r, err)
+		return
+	}
+	deps, err := s.fleet.Deployments(ctx, fleet.Filter{Cluster: name})
+	if err != nil {
+		s.readFailed(w, r, err)
+		return
+	}
+	if cl == nil && len(deps) == 0 {
+		s.fail(w, r, http.StatusNotFound, "Ferry knows no cluster named "+name+": no worker sent a heartbeat and no app is deployed there")
+		return
+	}
+	s.render(w, r, http.StatusOK, "cluster", page{Title: name, Events: eventsURL("", name), Refresh: 10,
+		View: newClusterView(name, cl, deps)})
+}
+
+// readFailed answers a failed read of NATS with 503: the page can be
+// retried once NATS answers again.
+func (s *Server) readFailed(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Warn("read fleet state", "path", r.URL.Path, "error", err)
+	s.fail(w, r, http.StatusServiceUnavailable, "could not read Ferry's state from NATS: "+err.Error())
+}

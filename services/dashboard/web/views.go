@@ -1,0 +1,179 @@
+package web
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/ferrycd/ferry/pkg/cluster"
+	"github.com/ferrycd/ferry/pkg/fleet"
+)
+
+// The view models: what each page shows, joined from the read model.
+
+// gridView is the home page: every app × every cluster.
+type gridView struct {
+	Clusters []clusterHead
+	Rows     []gridRow
+}
+
+// clusterHead is a grid column: a cluster and whether its worker is alive.
+type clusterHead struct {
+	Name string
+	// Known is false for a cluster that has deployments but never sent a heartbeat.
+	Known bool
+	fleet.Cluster
+}
+
+// gridRow is one app; Cells[i] is its deployment in Clusters[i], nil where
+// it is not deployed.
+type gridRow struct {
+	App   string
+	Cells []*fleet.Deployment
+}
+
+func newGrid(deps []fleet.Deployment, clusters []fleet.Cluster) gridView {
+	var g gridView
+	seen := map[string]int{}
+	for _, c := range clusters {
+		seen[c.Name] = len(g.Clusters)
+		g.Clusters = append(g.Clusters, clusterHead{Name: c.Name, Known: true, Cluster: c})
+	}
+	for _, d := range deps {
+		if _, ok := seen[d.Cluster]; !ok {
+			seen[d.Cluster] = len(g.Clusters)
+			g.Clusters = append(g.Clusters, clusterHead{Name: d.Cluster})
+		}
+	}
+	slices.SortFunc(g.Clusters, func(a, b clusterHead) int { return cmp.Compare(a.Name, b.Name) })
+	for i, c := range g.Clusters {
+		seen[c.Name] = i
+	}
+	rows := map[string]*gridRow{}
+	for i := range deps {
+		d := &deps[i]
+		r := rows[d.App]
+		if r == nil {
+			r = &gridRow{App: d.App, Cells: make([]*fleet.Deployment, len(g.Clusters))}
+			rows[d.App] = r
+		}
+		r.Cells[seen[d.Cluster]] = d
+	}
+	for _, r := range rows {
+		g.Rows = append(g.Rows, *r)
+	}
+	slices.SortFunc(g.Rows, func(a, b gridRow) int { return cmp.Compare(a.App, b.App) })
+	return g
+}
+
+// appView is one app's page.
+type appView struct {
+	App     string
+	Dests   []*fleet.Deployment
+	History []historyRow
+	// Clusters are the history's columns.
+	Clusters []string
+	// Result is the answer to the command this page was redirected from.
+	Result *commandResult
+}
+
+// historyRow is one revision of the app, with what each cluster made of it.
+type historyRow struct {
+	Revision string
+	Rev      fleet.Revision // the newest entry, for commit and time
+	Cells    []historyCell
+}
+
+// historyCell is one revision in one cluster.
+type historyCell struct {
+	Cluster string
+	// Rev is the newest desired state of the revision in the cluster; nil
+	// when the cluster never had it.
+	Rev *fleet.Revision
+	// Running is set for the revision the cluster runs now.
+	Running bool
+}
+
+// newAppView groups the history by revision, newest first.
+func newAppView(app string, deps []fleet.Deployment, hist []fleet.Revision) appView {
+	v := appView{App: app}
+	col := map[string]int{}
+	running := map[string]string{}
+	for i := range deps {
+		v.Dests = append(v.Dests, &deps[i])
+		running[deps[i].Cluster] = deps[i].Revision()
+	}
+	for _, d := range deps {
+		if _, ok := col[d.Cluster]; !ok {
+			col[d.Cluster] = len(v.Clusters)
+			v.Clusters = append(v.Clusters, d.Cluster)
+		}
+	}
+	for _, r := range hist {
+		if _, ok := col[r.Cluster]; !ok {
+			col[r.Cluster] = len(v.Clusters)
+			v.Clusters = append(v.Clusters, r.Cluster)
+		}
+	}
+	byRev := map[string]int{}
+	for i := range hist {
+		r := &hist[i]
+		rev := r.Desired.GetRevision()
+		if r.Desired.GetDeleted() || rev == "" {
+			continue
+		}
+		idx, ok := byRev[rev]
+		if !ok {
+			idx = len(v.History)
+			byRev[rev] = idx
+			row := historyRow{Revision: rev, Rev: *r, Cells: make([]historyCell, len(v.Clusters))}
+			for c, name := range v.Clusters {
+				row.Cells[c] = historyCell{Cluster: name, Running: running[name] == rev}
+			}
+			v.History = append(v.History, row)
+		}
+		cell := &v.History[idx].Cells[col[r.Cluster]]
+		if cell.Rev == nil { // newest first: keep the newest entry
+			cell.Rev = r
+		}
+	}
+	return v
+}
+
+// clusterView is one cluster's page.
+type clusterView struct {
+	Name string
+	// Cluster is nil when its worker never sent a heartbeat.
+	Cluster *fleet.Cluster
+	Apps    []clusterApp
+}
+
+// clusterApp is one app in the cluster: what the worker last applied and
+// what Ferry knows of its deployment.
+type clusterApp struct {
+	Name       string
+	Applied    cluster.AppStatus
+	Deployment *fleet.Deployment
+}
+
+func newClusterView(name string, cl *fleet.Cluster, deps []fleet.Deployment) clusterView {
+	v := clusterView{Name: name, Cluster: cl}
+	apps := map[string]*clusterApp{}
+	if cl != nil {
+		for app, st := range cl.Heartbeat.Apps {
+			apps[app] = &clusterApp{Name: app, Applied: st}
+		}
+	}
+	for i := range deps {
+		a := apps[deps[i].App]
+		if a == nil {
+			a = &clusterApp{Name: deps[i].App}
+			apps[a.Name] = a
+		}
+		a.Deployment = &deps[i]
+	}
+	for _, a := range apps {
+		v.Apps = append(v.Apps, *a)
+	}
+	slices.SortFunc(v.Apps, func(a, b clusterApp) int { return cmp.Compare(a.Name, b.Name) })
+	return v
+}
