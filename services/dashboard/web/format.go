@@ -177,7 +177,7 @@ func verbName(v ferryv1.Verb) string {
 
 // actionForm is one operator button: a form posting a command.
 type actionForm struct {
-	Session                           *session
+	Session                             *session
 	App, Cluster, Verb, Revision, Label string
 }
 
