@@ -32,6 +32,7 @@ import (
 type env struct {
 	t    *testing.T
 	js   jetstream.JetStream
+	srv  *Server
 	url  string
 	stop func() error
 }
@@ -65,9 +66,13 @@ func start(t *testing.T, opts Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv, err := New(fc, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rctx, cancel := context.WithCancel(logging.Into(ctx, logging.Discard()))
 	done := make(chan error, 1)
-	go func() { done <- Run(rctx, fc, ln, opts) }()
+	go func() { done <- srv.Run(rctx, ln) }()
 	stopped := false
 	stop := func() error {
 		if stopped {
@@ -82,8 +87,28 @@ func start(t *testing.T, opts Options) *env {
 			t.Errorf("dashboard stopped with %v", err)
 		}
 	})
-	return &env{t: t, js: js, url: "http://" + ln.Addr().String(), stop: stop}
+	e := &env{t: t, js: js, srv: srv, url: "http://" + ln.Addr().String(), stop: stop}
+	e.waitHealthy()
+	return e
 }
+
+// waitHealthy waits until the dashboard follows the event streams.
+func (e *env) waitHealthy() {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if code, _ := e.get(http.DefaultClient, "/healthz"); code == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatal("dashboard not healthy within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// subscribers is how many event streams are open.
+func (e *env) subscribers() int { return e.srv.hub.count() }
 
 // publish stores m on subj as a Ferry service would.
 func (e *env) publish(subj string, m proto.Message) {
@@ -202,3 +227,5 @@ func mustLack(t *testing.T, what, body string, bad ...string) {
 		}
 	}
 }
+
+func protoUnmarshal(b []byte, m proto.Message) error { return proto.Unmarshal(b, m) }

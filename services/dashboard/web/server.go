@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferrycd/ferry/pkg/fleet"
@@ -30,6 +31,8 @@ type Server struct {
 	results *resultLog
 	log     *slog.Logger
 	now     func() time.Time
+	// following is set while the live updates' subscription is up.
+	following atomic.Bool
 }
 
 // New returns a dashboard reading through fc.
@@ -59,7 +62,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("GET /events", s.events)
 	mux.Handle("GET /static/", staticHandler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /healthz", s.healthz)
 	return s.secure(mux)
 }
 
@@ -129,15 +132,27 @@ func (s *Server) follow(ctx context.Context) {
 		if err != nil {
 			s.log.Warn("follow events for live updates; retrying", "error", err)
 		} else {
+			s.following.Store(true)
 			for ev := range evs {
 				s.hub.publish(ev)
 			}
+			s.following.Store(false)
 		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// healthz answers 200 once the dashboard follows Ferry's events, so
+// pages opened from then on update live; 503 before.
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	if !s.following.Load() {
+		http.Error(w, "not following Ferry's event streams yet", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
 }
 
 // Run serves a dashboard on ln, reading through fc, until ctx is done.
