@@ -119,6 +119,11 @@ func TestWorkerWithClusterCredentials(t *testing.T) {
 		}
 		return nil
 	})
+	// Answering a diff query reads the pinned revision's history and
+	// replies on the asker's inbox.
+	if res := e.askDiff(app); res.GetError() != "" || res.GetRevision() != "a1" || len(res.GetObjects()) != 2 {
+		t.Errorf("diff with the worker's own credentials: revision %q, %d objects, error %q", res.GetRevision(), len(res.GetObjects()), res.GetError())
+	}
 	select {
 	case err := <-violations:
 		t.Fatalf("the worker's own job hit a permission violation: %v", err)
@@ -148,6 +153,15 @@ func TestWorkerWithClusterCredentials(t *testing.T) {
 			return err
 		}
 		_, err = sub.NextMsg(500 * time.Millisecond)
+		return err
+	})
+	denied("the other cluster's diff queries", subject.Query(other, subject.QueryDiff), func(context.Context) error {
+		sub, err := workerNC.QueueSubscribe(subject.Query(other, subject.QueryDiff), ConsumerName(other), func(*nats.Msg) {})
+		if err != nil {
+			return err
+		}
+		_, err = adminNC.Request(subject.Query(other, subject.QueryDiff), nil, 500*time.Millisecond)
+		_ = sub.Unsubscribe()
 		return err
 	})
 	denied("direct get of the other cluster's newest revision", "$JS.API.DIRECT.GET.FERRY_DESIRED."+subject.Desired(other, "secret"), func(ctx context.Context) error {

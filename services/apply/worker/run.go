@@ -95,6 +95,11 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg *rest.Config, opts Opt
 		return err
 	}
 	defer stopControl()
+	stopQueries, err := w.startQueries(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopQueries()
 	return w.consume(ctx, cons)
 }
 
