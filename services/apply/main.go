@@ -68,11 +68,6 @@ func main() {
 
 // run connects to NATS and the cluster and runs the worker until ctx is done.
 func run(ctx context.Context, o options) error {
-	shutdown, err := telemetry.Setup(ctx, "ferry-apply")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = shutdown(context.Background()) }()
 	cfg, err := restConfig(o.kubeconfig)
 	if err != nil {
 		return err
@@ -89,6 +84,13 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer func() { _ = nc.Drain() }()
+	// Spans go to FERRY_TRACES (ferry trace) and to OTLP when configured;
+	// they are flushed before the connection drains.
+	shutdown, err := telemetry.Setup(ctx, "ferry-apply", telemetry.NATSSpans(nc, "ferry-apply"))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = shutdown(context.Background()) }()
 	// A worker with its own restricted identity may not manage streams;
 	// ingest and render create them.
 	if o.nkeySeed == "" {

@@ -45,16 +45,18 @@ func run(ctx context.Context, natsOpts natsconn.Options, configPath string) erro
 	if err != nil {
 		return err
 	}
-	shutdown, err := telemetry.Setup(ctx, "ferry-drift")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = shutdown(context.Background()) }()
 	nc, js, err := natsconn.Connect(ctx, "ferry-drift", natsOpts)
 	if err != nil {
 		return err
 	}
 	defer nc.Drain()
+	// Spans go to FERRY_TRACES (ferry trace) and to OTLP when configured;
+	// they are flushed before the connection drains.
+	shutdown, err := telemetry.Setup(ctx, "ferry-drift", telemetry.NATSSpans(nc, "ferry-drift"))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = shutdown(context.Background()) }()
 	if err := stream.EnsureRetry(ctx, js, stream.DefaultOptions()); err != nil {
 		return fmt.Errorf("set up streams: %w", err)
 	}

@@ -47,7 +47,18 @@ func main() {
 // run wires telemetry, NATS and the streams, then serves webhooks until ctx is done.
 func run(ctx context.Context, natsOpts natsconn.Options, opts webhook.Options) error {
 	log := logging.From(ctx)
-	shutdown, err := telemetry.Setup(ctx, "ferry-ingest")
+	nc, js, err := natsconn.Connect(ctx, "ferry-ingest", natsOpts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			log.Warn("drain nats", "error", err)
+		}
+	}()
+	// Spans go to FERRY_TRACES (ferry trace) and to OTLP when configured;
+	// they are flushed before the connection drains.
+	shutdown, err := telemetry.Setup(ctx, "ferry-ingest", telemetry.NATSSpans(nc, "ferry-ingest"))
 	if err != nil {
 		return fmt.Errorf("set up telemetry: %w", err)
 	}
@@ -56,16 +67,6 @@ func run(ctx context.Context, natsOpts natsconn.Options, opts webhook.Options) e
 		defer cancel()
 		if err := shutdown(sctx); err != nil {
 			log.Warn("flush traces", "error", err)
-		}
-	}()
-
-	nc, js, err := natsconn.Connect(ctx, "ferry-ingest", natsOpts)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-			log.Warn("drain nats", "error", err)
 		}
 	}()
 	if err := stream.EnsureRetry(ctx, js, stream.DefaultOptions()); err != nil {

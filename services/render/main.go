@@ -48,7 +48,14 @@ func main() {
 
 // run connects to NATS, ensures the streams and renders until ctx is done.
 func run(ctx context.Context, cfg config) error {
-	shutdown, err := telemetry.Setup(ctx, "ferry-render")
+	nc, js, err := natsconn.Connect(ctx, "ferry-render", cfg.nats)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = nc.Drain() }()
+	// Spans go to FERRY_TRACES (ferry trace) and to OTLP when configured;
+	// they are flushed before the connection drains.
+	shutdown, err := telemetry.Setup(ctx, "ferry-render", telemetry.NATSSpans(nc, "ferry-render"))
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)
 	}
@@ -57,11 +64,6 @@ func run(ctx context.Context, cfg config) error {
 		defer cancel()
 		_ = shutdown(sctx)
 	}()
-	nc, js, err := natsconn.Connect(ctx, "ferry-render", cfg.nats)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = nc.Drain() }()
 	if err := stream.EnsureRetry(ctx, js, stream.DefaultOptions()); err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/natsserver"
 	"github.com/ferrycd/ferry/pkg/pushhook"
 	"github.com/ferrycd/ferry/pkg/stream"
+	"github.com/ferrycd/ferry/pkg/telemetry"
 	"github.com/ferrycd/ferry/services/apply/worker"
 	"github.com/ferrycd/ferry/services/drift/alerter"
 	"github.com/ferrycd/ferry/services/drift/config"
@@ -70,6 +71,12 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	defer nc.Close()
+	// Every service's spans go to FERRY_TRACES, for ferry trace.
+	stopSpans, err := telemetry.Setup(ctx, "ferry-dev", telemetry.NATSSpans(nc, "ferry-dev"))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopSpans(context.WithoutCancel(ctx)) }()
 	wnc, workerJS, err := natsconn.Connect(ctx, "ferry-apply-"+o.Cluster, natsconn.Options{URL: ns.ClientURL()}, workerUser.ConnectOptions()...)
 	if err != nil {
 		return err
