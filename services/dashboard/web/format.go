@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferrycd/ferry/pkg/cluster"
 	"github.com/ferrycd/ferry/pkg/fleet"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
@@ -209,5 +210,6 @@ func funcs() template.FuncMap {
 		"verbName":    verbName,
 		"act":         newAction,
 		"statusText":  http.StatusText,
+		"dur":         func(d cluster.Duration) string { return time.Duration(d).String() },
 	}
 }

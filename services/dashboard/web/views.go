@@ -3,9 +3,11 @@ package web
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/ferrycd/ferry/pkg/cluster"
 	"github.com/ferrycd/ferry/pkg/fleet"
+	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
 
 // The view models: what each page shows, joined from the read model.
@@ -153,6 +155,37 @@ type clusterApp struct {
 	Name       string
 	Applied    cluster.AppStatus
 	Deployment *fleet.Deployment
+}
+
+// Revision is the last revision applied successfully: the heartbeat's,
+// else that of the newest successful result.
+func (a clusterApp) Revision() string {
+	if a.Applied.Revision != "" {
+		return a.Applied.Revision
+	}
+	if r := a.result(); r != nil {
+		return r.GetRevision()
+	}
+	return ""
+}
+
+// result is the deployment's newest result when it succeeded.
+func (a clusterApp) result() *ferryv1.SyncResult {
+	if a.Deployment == nil || a.Deployment.Result.GetPhase() != ferryv1.Phase_PHASE_SUCCEEDED {
+		return nil
+	}
+	return a.Deployment.Result
+}
+
+// AppliedAt is when Revision was applied.
+func (a clusterApp) AppliedAt() time.Time {
+	if a.Applied.Revision != "" {
+		return a.Applied.AppliedAt
+	}
+	if r := a.result(); r != nil {
+		return unixNano(r.GetFinishedUnixNano())
+	}
+	return time.Time{}
 }
 
 func newClusterView(name string, cl *fleet.Cluster, deps []fleet.Deployment) clusterView {
