@@ -50,10 +50,10 @@ spec:
         - name: web
           image: registry.example/guestbook:1.4
 `,
-		"apps/guestbook/service.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n",
-		"apps/api/namespace.yaml":     ns("api"),
-		"apps/api/config.yaml":        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api\ndata:\n  LOG_LEVEL: info\n",
-		"apps/api/service.yaml":       "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  selector: {app: api}\n  ports: [{port: 8080}]\n",
+		"apps/guestbook/service.yaml":  "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n",
+		"apps/api/namespace.yaml":      ns("api"),
+		"apps/api/config.yaml":         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api\ndata:\n  LOG_LEVEL: info\n",
+		"apps/api/service.yaml":        "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  selector: {app: api}\n  ports: [{port: 8080}]\n",
 		"apps/payments/namespace.yaml": ns("payments"),
 		"apps/payments/deployment.yaml": `apiVersion: apps/v1
 kind: Deployment
