@@ -1,7 +1,7 @@
 # Ferry — build, test, benchmark. `make help` lists the targets.
 SHELL := /bin/bash
 GO ?= go
-MODULES := pkg proto services/ingest services/render services/apply services/drift services/ferry test
+MODULES := pkg proto services/ingest services/render services/apply services/drift services/dashboard services/ferry test
 PROTOC_GEN_GO_VERSION := v1.36.10
 TOOLS := $(CURDIR)/.tools
 BIN := $(CURDIR)/bin
@@ -16,7 +16,7 @@ demo: ## run ferry dev: embedded NATS, all services, a local cluster, a sample r
 
 build: ## build every binary into bin/
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./services/ferry ./services/ingest ./services/render ./services/apply ./services/drift
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./services/ferry ./services/ingest ./services/render ./services/apply ./services/drift ./services/dashboard
 
 test: ## run every test, with real NATS, git and a local kube-apiserver
 	$(GO) vet $(addprefix ./,$(addsuffix /...,$(MODULES)))
