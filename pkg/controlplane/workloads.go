@@ -59,6 +59,14 @@ func ensureWorkloadBinaries(ctx context.Context, cacheDir string, progress io.Wr
 	return &b, nil
 }
 
+// EnsureWorkloadBinaries builds (once) the programs a control plane
+// started with workloads needs besides kube-apiserver:
+// kube-controller-manager, kube-scheduler and kwok, into cacheDir.
+func EnsureWorkloadBinaries(ctx context.Context, cacheDir string, progress io.Writer) error {
+	_, err := ensureWorkloadBinaries(ctx, cacheDir, progress)
+	return err
+}
+
 // ensureKwok installs kwok into cacheDir/bin with go install and joins its
 // stages into one --config file next to it.
 func ensureKwok(ctx context.Context, cacheDir string, progress io.Writer) (binary, config string, err error) {

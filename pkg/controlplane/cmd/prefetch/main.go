@@ -1,5 +1,6 @@
-// Command prefetch builds (once) and caches the kube-apiserver binary the
-// local control plane runs, printing progress. CI runs it before the tests
+// Command prefetch builds (once) and caches the binaries the local control
+// plane runs (kube-apiserver, and kube-controller-manager, kube-scheduler
+// and kwok for tests whose pods must become Ready), printing progress. CI runs it before the tests
 // so a cold build is not charged to a test's timeout.
 package main
 
@@ -19,6 +20,9 @@ func main() {
 	if err == nil {
 		var path string
 		path, err = controlplane.EnsureAPIServer(ctx, dir, os.Stderr)
+		if err == nil {
+			err = controlplane.EnsureWorkloadBinaries(ctx, dir, os.Stderr)
+		}
 		if err == nil {
 			fmt.Println(path)
 			return
