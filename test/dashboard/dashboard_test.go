@@ -50,7 +50,7 @@ func TestDashboard(t *testing.T) {
 		if !failed || !pending {
 			t.Errorf("payments shown failed: %v; guestbook in staging (no worker) pending: %v", failed, pending)
 		}
-		screenshot(t, grid, "grid.png")
+		screenshot(t, grid, "grid-first-deploy.png")
 	}) {
 		return
 	}
@@ -123,6 +123,34 @@ func TestDashboard(t *testing.T) {
 		screenshot(t, page, "app.png")
 		do(t, page, "open the cluster page", chromedp.Navigate(dashURL+"/clusters/prod"), chromedp.WaitVisible(chromedp.CSS("table.objects")))
 		screenshot(t, page, "cluster.png")
+	})
+
+	t.Run("drift shows on the open page and in the diff", func(t *testing.T) {
+		page := tab(t)
+		do(t, page, "open the app page", chromedp.Navigate(dashURL+"/apps/guestbook"), chromedp.WaitVisible(chromedp.CSS("#dest-prod")))
+		// An edit behind Git's back; guestbook has no selfHeal, so it stays.
+		cm, err := kube.CoreV1().ConfigMaps("guestbook").Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.Data["greeting"] = "edited by hand"
+		if _, err := kube.CoreV1().ConfigMaps("guestbook").Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, page, "drift on the open app page", `document.querySelector("#dest-prod .badges").innerText.includes("drifted")`)
+		do(t, page, "open the diff", chromedp.Navigate(dashURL+"/apps/guestbook/diff/prod"), chromedp.WaitVisible(chromedp.CSS("pre.diff")))
+		diff := get(t, page, "read the diff", chromedp.Text(chromedp.CSS("main")))
+		for _, want := range []string{"ConfigMap/guestbook/web", "configured", "edited by hand", "hello"} {
+			if !strings.Contains(diff, want) {
+				t.Errorf("diff page lacks %q:\n%s", want, diff)
+			}
+		}
+		screenshot(t, page, "diff.png")
+		do(t, page, "open the grid", chromedp.Navigate(dashURL+"/"), chromedp.WaitVisible(chromedp.CSS(cellSel)))
+		if cell := get(t, page, "read the cell", chromedp.Text(chromedp.CSS(cellSel))); !strings.Contains(cell, "drifted") {
+			t.Errorf("guestbook × prod cell %q does not say drifted", cell)
+		}
+		screenshot(t, page, "grid.png")
 	})
 }
 

@@ -27,7 +27,7 @@ func (s *Server) diff(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.CommandTimeout)
 	defer cancel()
 	v := diffView{App: app, Cluster: cl}
-	resp, err := s.askDiff(ctx, cl, app, r)
+	resp, err := s.fleet.Diff(ctx, cl, app)
 	switch {
 	case err != nil:
 		v.Unavailable = err.Error()
