@@ -1,6 +1,8 @@
 // Command ferry is Ferry's all-in-one binary: `ferry dev` runs the whole
 // pipeline in one process for the quickstart; `ferry notify` is the git
-// hook that turns a push into a webhook.
+// hook that turns a push into a webhook; get, status, history, diff,
+// sync, rollback, suspend, resume, unpin, events and trace are the
+// operator's CLI (package cli).
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/services/ferry/cli"
 	"github.com/ferrycd/ferry/services/ferry/dev"
 )
 
@@ -29,7 +32,8 @@ Usage:
   ferry version          print the version
 
 Run 'ferry <command> -h' for a command's flags.
-`
+
+` + cli.Usage
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
@@ -37,16 +41,34 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil && !errors.Is(err, context.Canceled) { // Ctrl-C during start-up is a clean stop
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	var code exitCode
+	switch {
+	case errors.As(err, &code): // the CLI has said what went wrong
+		stop()
+		os.Exit(int(code))
+	case err != nil && !errors.Is(err, context.Canceled): // Ctrl-C during start-up is a clean stop
 		fmt.Fprintln(os.Stderr, "ferry:", err)
 		os.Exit(1)
 	}
 }
 
+// exitCode is a CLI command's non-zero exit code; the command printed
+// its error already.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit code %d", int(c)) }
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("no command given")
+	}
+	if cli.IsCommand(args[0]) {
+		if code := cli.Run(ctx, args, stdout, stderr); code != cli.ExitOK {
+			return exitCode(code)
+		}
+		return nil
 	}
 	switch args[0] {
 	case "dev":
