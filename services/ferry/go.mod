@@ -12,12 +12,15 @@ require github.com/ferrycd/ferry/services/render v0.0.0
 
 require github.com/ferrycd/ferry/services/apply v0.0.0
 
+require github.com/ferrycd/ferry/services/dashboard v0.0.0
+
 require (
 	github.com/ferrycd/ferry/services/drift v0.0.0
 	github.com/go-logr/logr v1.4.4
 	github.com/nats-io/nats.go v1.55.0
 	k8s.io/client-go v0.37.2
 	sigs.k8s.io/controller-runtime v0.25.2
+	sigs.k8s.io/yaml v1.6.0
 )
 
 require (
@@ -165,6 +168,7 @@ require (
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc v1.47.0 // indirect
+	go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp v1.47.0 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
@@ -207,7 +211,6 @@ require (
 	sigs.k8s.io/kustomize/kyaml v0.21.2 // indirect
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
-	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
 replace github.com/ferrycd/ferry/pkg => ../../pkg
@@ -221,3 +224,5 @@ replace github.com/ferrycd/ferry/services/render => ../../services/render
 replace github.com/ferrycd/ferry/services/apply => ../../services/apply
 
 replace github.com/ferrycd/ferry/services/drift => ../../services/drift
+
+replace github.com/ferrycd/ferry/services/dashboard => ../../services/dashboard

@@ -7,6 +7,8 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,7 +77,7 @@ func TestDevQuickstart(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	cmd := exec.CommandContext(ctx, bin, "dev", "--dir", dir, "--ingest-addr", "127.0.0.1:0", "--nats-port", "-1")
+	cmd := exec.CommandContext(ctx, bin, "dev", "--dir", dir, "--ingest-addr", "127.0.0.1:0", "--nats-port", "-1", "--dashboard-addr", "127.0.0.1:0")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out := &output{added: make(chan struct{}, 1)}
 	pr, pw := io.Pipe()
@@ -104,6 +106,7 @@ func TestDevQuickstart(t *testing.T) {
 	out.wait(t, regexp.MustCompile(`♥ healthy guestbook → local @ \w+`), 3*time.Minute)
 	work := out.wait(t, regexp.MustCompile(`working copy: (\S+)\)`), time.Second)[1]
 	kubeconfig := out.wait(t, regexp.MustCompile(`kubectl --kubeconfig (\S+) get all`), time.Second)[1]
+	checkDashboard(t, out.wait(t, regexp.MustCompile(`dashboard  (\S+)   \(log in with the operator token (\w+),`), time.Second)[1:])
 
 	// Follow the printed instructions.
 	dep := filepath.Join(work, "guestbook", "deployment.yaml")
@@ -149,5 +152,30 @@ func TestDevQuickstart(t *testing.T) {
 	d, err = kube.AppsV1().Deployments("guestbook").Get(ctx, "guestbook-ui", metav1.GetOptions{})
 	if err != nil || *d.Spec.Replicas != 3 {
 		t.Fatalf("after self-heal: %v (err %v), want 3 replicas", d, err)
+	}
+}
+
+// checkDashboard opens the dashboard the banner printed: the grid shows
+// the sample app, and the printed operator token logs in.
+func checkDashboard(t *testing.T, printed []string) {
+	t.Helper()
+	base, token := printed[0], printed[1]
+	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(base + "/")
+	if err != nil {
+		t.Fatalf("open the dashboard: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `href="/apps/guestbook`) {
+		t.Fatalf("dashboard grid = %d without the guestbook app:\n%s", resp.StatusCode, body)
+	}
+	resp, err = client.PostForm(base+"/login", url.Values{"name": {"newcomer"}, "token": {token}, "next": {"/apps/guestbook"}})
+	if err != nil {
+		t.Fatalf("log in to the dashboard: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) == 0 {
+		t.Fatalf("login with the printed token = %d, cookies %v; want 303 and a session", resp.StatusCode, resp.Cookies())
 	}
 }

@@ -131,8 +131,13 @@ func Run(ctx context.Context, o Options) (err error) {
 		return errors.Join(err, pipe.Stop())
 	}
 	defer stopFollowing()
+	dash, err := startDashboard(ctx, o, nc)
+	if err != nil {
+		return errors.Join(err, pipe.Stop())
+	}
+	defer func() { err = errors.Join(err, dash.Stop()) }()
 
-	banner(o, ns.ClientURL(), hookURL, kubeconfig, repo)
+	banner(o, ns.ClientURL(), hookURL, kubeconfig, repo, dash)
 	if err := initialDeploy(ctx, repo, hookURL, secret); err != nil {
 		log.Error("initial deploy", "error", err)
 	}

@@ -27,6 +27,11 @@ type Options struct {
 	// Workloads runs kube-controller-manager, kube-scheduler and kwok in
 	// the local control plane, so pods become Ready and health is real.
 	Workloads bool
+	// DashboardAddr is where the web dashboard listens.
+	DashboardAddr string
+	// OperatorToken lets the dashboard's operator log in; empty uses one
+	// generated once in Dir.
+	OperatorToken string
 	// DriftConfig is the drift service's alert routing and commit status
 	// file; empty logs alerts only.
 	DriftConfig string
@@ -36,7 +41,7 @@ type Options struct {
 
 // DefaultOptions returns ferry dev's defaults: state in ./.ferry-dev.
 func DefaultOptions() Options {
-	return Options{Dir: ".ferry-dev", Cluster: "local", IngestAddr: "127.0.0.1:8080", NATSPort: 4222, Workloads: true, Out: os.Stdout}
+	return Options{Dir: ".ferry-dev", Cluster: "local", IngestAddr: "127.0.0.1:8080", DashboardAddr: "127.0.0.1:8090", NATSPort: 4222, Workloads: true, Out: os.Stdout}
 }
 
 // BindFlags registers ferry dev's flags.
@@ -45,6 +50,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig of an existing cluster; empty starts a local kube-apiserver + etcd")
 	fs.StringVar(&o.Cluster, "cluster", o.Cluster, "cluster name served by the in-process apply worker")
 	fs.StringVar(&o.IngestAddr, "ingest-addr", o.IngestAddr, "webhook listen address")
+	fs.StringVar(&o.DashboardAddr, "dashboard-addr", o.DashboardAddr, "web dashboard listen address")
+	fs.StringVar(&o.OperatorToken, "operator-token", o.OperatorToken, "operator token for the dashboard's sync and rollback buttons; empty generates one, kept in <dir>/operator-token")
 	fs.BoolVar(&o.Workloads, "workloads", o.Workloads, "run controllers, a scheduler and kwok fake nodes in the local cluster so pods become Ready (first run builds them)")
 	fs.IntVar(&o.NATSPort, "nats-port", o.NATSPort, "embedded NATS port (-1 for any free port)")
 	fs.StringVar(&o.DriftConfig, "drift-config", o.DriftConfig, "alert routing (Slack) and commit status config, see services/drift/drift.example.yaml")

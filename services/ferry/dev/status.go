@@ -135,10 +135,11 @@ func healthLine(head string, res *ferryv1.SyncResult) string {
 	}
 }
 
-func banner(o Options, natsURL, hookURL, kubeconfig string, repo *gitserver.Repo) {
+func banner(o Options, natsURL, hookURL, kubeconfig string, repo *gitserver.Repo, dash *dashboard) {
 	fmt.Fprintf(o.Out, `
 Ferry is running (Ctrl-C stops it).
 
+  dashboard  %s   (log in with the %s to sync and roll back)
   webhooks   %s   (secret in %s)
   NATS       %s   (admin nkey seed in %s; the apply worker has its own
              identity, limited to cluster %q's subjects)
@@ -156,5 +157,5 @@ Drift: change the cluster behind Git's back and watch self-heal revert it.
 
   kubectl --kubeconfig %s -n guestbook scale deployment guestbook-ui --replicas 5
 
-`, hookURL, o.path("webhook-secret"), natsURL, o.path("nats-admin.nk"), o.Cluster, o.Cluster, kubeconfig, repo.URL, repo.WorkDir, repo.WorkDir, kubeconfig)
+`, dash.URL, dash.tokenNote(), hookURL, o.path("webhook-secret"), natsURL, o.path("nats-admin.nk"), o.Cluster, o.Cluster, kubeconfig, repo.URL, repo.WorkDir, repo.WorkDir, kubeconfig)
 }
