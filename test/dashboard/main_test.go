@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -145,7 +146,20 @@ func serve(ctx context.Context, fc *fleet.Client, opts web.Options, url *string)
 	*url = "http://" + ln.Addr().String()
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx, ln) }()
-	return func() error { return <-done }, nil
+	stop := func() error { return <-done }
+	// Ready once it follows the event streams: pages opened from then on update live.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		resp, err := http.Get(*url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return stop, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return stop, fmt.Errorf("dashboard %s not ready within 10s", *url)
+		}
+	}
 }
 
 // findChromium returns Debian's chromium binary.

@@ -97,11 +97,11 @@ func (e *env) waitHealthy() {
 	e.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if code, _ := e.get(http.DefaultClient, "/healthz"); code == http.StatusOK {
+		if code, _ := e.get(http.DefaultClient, "/readyz"); code == http.StatusOK {
 			return
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatal("dashboard not healthy within 10s")
+			e.t.Fatal("dashboard not ready within 10s")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -32,6 +32,7 @@ func TestEmptyStates(t *testing.T) {
 		"/static/style.css":      http.StatusOK,
 		"/static/live.js":        http.StatusOK,
 		"/healthz":               http.StatusOK,
+		"/readyz":                http.StatusOK,
 	} {
 		if code, body := e.get(c, path); code != want {
 			t.Errorf("GET %s = %d, want %d\n%s", path, code, want, body)

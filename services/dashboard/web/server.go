@@ -62,7 +62,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("GET /events", s.events)
 	mux.Handle("GET /static/", staticHandler())
-	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", s.readyz)
 	return s.secure(mux)
 }
 
@@ -145,9 +146,10 @@ func (s *Server) follow(ctx context.Context) {
 	}
 }
 
-// healthz answers 200 once the dashboard follows Ferry's events, so
-// pages opened from then on update live; 503 before.
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+// readyz answers 200 once the dashboard follows Ferry's events, so pages
+// opened from then on update live; 503 before and while NATS is away.
+// /healthz only says the server answers.
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	if !s.following.Load() {
 		http.Error(w, "not following Ferry's event streams yet", http.StatusServiceUnavailable)
 		return

@@ -169,6 +169,26 @@ func (a clusterApp) Revision() string {
 	return ""
 }
 
+// PinnedTo is the revision a rollback pinned the app to: from the
+// operator controls in KV, which are current, else from the heartbeat.
+func (a clusterApp) PinnedTo() string {
+	if a.Deployment != nil {
+		if p := a.Deployment.Control.Pinned; p != nil {
+			return p.Revision
+		}
+		return ""
+	}
+	return a.Applied.PinnedTo
+}
+
+// Suspended reports whether automated sync of the app is suspended.
+func (a clusterApp) Suspended() bool {
+	if a.Deployment != nil {
+		return a.Deployment.Control.Suspended != nil
+	}
+	return a.Applied.Suspended
+}
+
 // result is the deployment's newest result when it succeeded.
 func (a clusterApp) result() *ferryv1.SyncResult {
 	if a.Deployment == nil || a.Deployment.Result.GetPhase() != ferryv1.Phase_PHASE_SUCCEEDED {
