@@ -90,6 +90,12 @@ func TestLoginAndCSRF(t *testing.T) {
 		t.Errorf("command before login = %d, want 403", code)
 	}
 
+	// A login never redirects off the site.
+	code, _, resp := e.post(e.client(), "/login", url.Values{"name": {"ada"}, "token": {testToken}, "next": {"//evil.example/x"}})
+	if code != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Errorf("login with an off-site next = %d to %q, want 303 to /", code, resp.Header.Get("Location"))
+	}
+
 	csrf := e.login(c, "ada")
 	_, body = e.get(c, "/apps/web")
 	mustContain(t, "operator page", body, "Sync now", "Suspend", "Roll back", `data-revision="`+rev1+`"`, "operator <b>ada</b>")
@@ -123,7 +129,7 @@ func TestLoginAndCSRF(t *testing.T) {
 	// The real thing: recorded on FERRY_CMD with who asked; nobody
 	// answers, and the page says so.
 	form.Set("verb", "rollback")
-	code, _, resp := e.post(c, "/apps/web/commands", form)
+	code, _, resp = e.post(c, "/apps/web/commands", form)
 	loc := resp.Header.Get("Location")
 	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/apps/web?result=") {
 		t.Fatalf("command = %d, Location %q", code, loc)
