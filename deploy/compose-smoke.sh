@@ -3,7 +3,8 @@
 # under a project of its own, check that NATS runs JetStream, that ingest
 # stores a signed webhook (2xx) and refuses a mis-signed one (401), that
 # render consumed the push and drift and the dashboard are connected; then
-# tear everything down with `docker-compose down -v`. Needs `make images`.
+# tear everything down with `docker-compose down -v` (or `docker compose`).
+# Needs `make images`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,8 @@ tmp=$(mktemp -d)
 export FERRY_NATS_ADMIN_PASSWORD=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 export FERRY_GITHUB_SECRET=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 export FERRY_INGEST_PORT=$(free_port) FERRY_DASHBOARD_PORT=$(free_port) FERRY_SMOKE_MONITOR_PORT=$(free_port)
-compose=(docker-compose -p "$project" -f docker-compose.yaml -f deploy/compose-smoke.yaml)
+if command -v docker-compose >/dev/null; then dc=(docker-compose); else dc=(docker compose); fi
+compose=("${dc[@]}" -p "$project" -f docker-compose.yaml -f deploy/compose-smoke.yaml)
 
 cleanup() {
   code=$?
