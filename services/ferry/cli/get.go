@@ -222,7 +222,8 @@ func (e *env) renderApps(ctx context.Context, c *fleet.Client) ([]byte, error) {
 	if e.structured() {
 		w := *e
 		w.out = &b
-		return b.Bytes(), w.printData(map[string]any{"apps": views})
+		err := w.printData(map[string]any{"apps": views})
+		return b.Bytes(), err
 	}
 	if len(views) == 0 {
 		fmt.Fprintln(&b, "No apps yet: push a ferry.yaml to the platform repository.")
@@ -245,7 +246,8 @@ func (e *env) renderApps(ctx context.Context, c *fleet.Client) ([]byte, error) {
 		}
 		t.row(row...)
 	}
-	return b.Bytes(), t.flush()
+	err = t.flush() // before b.Bytes(): the table is written on flush
+	return b.Bytes(), err
 }
 
 func (c *commitView) message() string {
@@ -289,7 +291,8 @@ func (e *env) renderClusters(ctx context.Context, c *fleet.Client) ([]byte, erro
 	if e.structured() {
 		w := *e
 		w.out = &b
-		return b.Bytes(), w.printData(map[string]any{"clusters": views})
+		err := w.printData(map[string]any{"clusters": views})
+		return b.Bytes(), err
 	}
 	if len(views) == 0 {
 		fmt.Fprintln(&b, "No clusters yet: no apply worker has sent a heartbeat. Start one with the apply binary and --cluster NAME.")
@@ -314,7 +317,8 @@ func (e *env) renderClusters(ctx context.Context, c *fleet.Client) ([]byte, erro
 		}
 		t.row(row...)
 	}
-	return b.Bytes(), t.flush()
+	err = t.flush() // before b.Bytes(): the table is written on flush
+	return b.Bytes(), err
 }
 
 // inCluster is " in cluster C" when c is set.
