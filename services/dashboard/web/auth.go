@@ -26,7 +26,6 @@ const (
 )
 
 var (
-	errNoSession  = errors.New("not logged in")
 	errBadSession = errors.New("session invalid or expired")
 	errBadToken   = errors.New("wrong operator token")
 	errBadName    = errors.New("name must be 1-40 letters, digits, '.', '_' or '-'")
