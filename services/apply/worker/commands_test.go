@@ -94,15 +94,21 @@ func (e *env) command(app string, verb ferryv1.Verb, rev, by string) <-chan *fer
 	return replies
 }
 
-// reply waits for a command's reply.
+// reply waits for a command's final reply, skipping the "applied,
+// awaiting health" one.
 func (e *env) reply(replies <-chan *ferryv1.SyncResult) *ferryv1.SyncResult {
 	e.t.Helper()
-	select {
-	case r := <-replies:
-		return r
-	case <-time.After(30 * time.Second):
-		e.t.Fatalf("no command reply within 30s")
-		return nil
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case r := <-replies:
+			if !r.GetAwaitingHealth() {
+				return r
+			}
+		case <-timeout:
+			e.t.Fatalf("no command reply within 30s")
+			return nil
+		}
 	}
 }
 

@@ -105,6 +105,8 @@ func (w *worker) publishApplied(ctx context.Context, res *ferryv1.SyncResult) {
 	finish(applied, ferryv1.Phase_PHASE_SUCCEEDED, summary(applied.Objects)+"; waiting for health")
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
+	// A command's requester sees the progress too (ferry sync shows it).
+	w.answerCommand(pctx, applied)
 	if _, err := events.Publish(pctx, w.js, subject.Status(w.opts.Cluster, res.GetApp()), applied, ""); err != nil {
 		logging.From(ctx).Warn("publish applied result", "error", err)
 	}

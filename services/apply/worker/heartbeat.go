@@ -122,8 +122,15 @@ func (w *worker) noteResult(ctx context.Context, res *ferryv1.SyncResult) {
 	if res.GetPhase() == ferryv1.Phase_PHASE_SUCCEEDED && res.GetRevision() != "" {
 		w.ctl.recordApplied(res.GetApp(), res.GetRevision(), res.GetDigest())
 	}
+	w.answerCommand(ctx, res)
+}
+
+// answerCommand names the operator command ctx works for, if any, and its
+// requester in res, and sends res to the command's reply subject: the
+// final result, and before it the "applied, awaiting health" one.
+func (w *worker) answerCommand(ctx context.Context, res *ferryv1.SyncResult) {
 	info, ok := commandFrom(ctx)
-	if !ok {
+	if !ok || w.ctl == nil {
 		return
 	}
 	suffix := " (" + info.verb + " requested by " + who(info.by) + ", command " + info.id + ")"
