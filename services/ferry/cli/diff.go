@@ -76,11 +76,7 @@ func runDiff(ctx context.Context, e *env, args []string) error {
 // printDiff writes the changed objects' diffs and a summary line.
 func printDiff(e *env, v diffView) {
 	counts := map[string]int{}
-	order := []string{}
 	for _, o := range v.Objects {
-		if counts[o.Action] == 0 {
-			order = append(order, o.Action)
-		}
 		counts[o.Action]++
 		if o.Action == fleet.ActionName(ferryv1.Action_ACTION_UNCHANGED) && o.Message == "" {
 			continue
@@ -99,8 +95,11 @@ func printDiff(e *env, v diffView) {
 		}
 	}
 	var parts []string
-	for _, a := range order {
-		parts = append(parts, fmt.Sprintf("%d %s", counts[a], a))
+	for _, a := range []ferryv1.Action{ferryv1.Action_ACTION_CREATED, ferryv1.Action_ACTION_CONFIGURED, ferryv1.Action_ACTION_DELETED,
+		ferryv1.Action_ACTION_FAILED, ferryv1.Action_ACTION_UNCHANGED} {
+		if n := counts[fleet.ActionName(a)]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, fleet.ActionName(a)))
+		}
 	}
 	if len(parts) == 0 {
 		parts = append(parts, "no objects")
