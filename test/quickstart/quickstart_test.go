@@ -107,6 +107,7 @@ func TestDevQuickstart(t *testing.T) {
 	work := out.wait(t, regexp.MustCompile(`working copy: (\S+)\)`), time.Second)[1]
 	kubeconfig := out.wait(t, regexp.MustCompile(`kubectl --kubeconfig (\S+) get all`), time.Second)[1]
 	checkDashboard(t, out.wait(t, regexp.MustCompile(`dashboard  (\S+)   \(log in with the operator token (\w+),`), time.Second)[1:])
+	checkCLI(ctx, t, bin, out.wait(t, regexp.MustCompile(`export (FERRY_NATS_URL=\S+) (FERRY_NATS_NKEY_SEED=\S+)`), time.Second)[1:])
 
 	// Follow the printed instructions.
 	dep := filepath.Join(work, "guestbook", "deployment.yaml")
@@ -177,5 +178,20 @@ func checkDashboard(t *testing.T, printed []string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) == 0 {
 		t.Fatalf("login with the printed token = %d, cookies %v; want 303 and a session", resp.StatusCode, resp.Cookies())
+	}
+}
+
+// checkCLI runs the CLI line the banner printed: with the exported NATS
+// URL and admin seed, ferry get apps lists the sample app as synced.
+func checkCLI(ctx context.Context, t *testing.T, bin string, env []string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, "get", "apps")
+	cmd.Env = append(os.Environ(), env...)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ferry get apps with %v: %v\n%s", env, err, b)
+	}
+	if !regexp.MustCompile(`(?m)^guestbook\s+local\s+\w{7}\s+Synced`).Match(b) {
+		t.Errorf("ferry get apps does not list guestbook as synced in local:\n%s", b)
 	}
 }

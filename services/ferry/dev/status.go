@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -146,6 +147,12 @@ Ferry is running (Ctrl-C stops it).
   cluster    %q   kubectl --kubeconfig %s get all -n guestbook
   git        %s   (working copy: %s)
 
+Operate it with the ferry CLI from another shell (bin/ferry after make build,
+or go run ./services/ferry):
+
+  export FERRY_NATS_URL=%s FERRY_NATS_NKEY_SEED=%s
+  ferry get apps         # then: ferry status guestbook, ferry diff guestbook, ferry events --follow
+
 Deploy a change: edit the sample app, commit and push; the push hook sends
 a signed webhook and the result is printed here.
 
@@ -157,5 +164,14 @@ Drift: change the cluster behind Git's back and watch self-heal revert it.
 
   kubectl --kubeconfig %s -n guestbook scale deployment guestbook-ui --replicas 5
 
-`, dash.URL, dash.tokenNote(), hookURL, o.path("webhook-secret"), natsURL, o.path("nats-admin.nk"), o.Cluster, o.Cluster, kubeconfig, repo.URL, repo.WorkDir, repo.WorkDir, kubeconfig)
+`, dash.URL, dash.tokenNote(), hookURL, o.path("webhook-secret"), natsURL, o.path("nats-admin.nk"), o.Cluster, o.Cluster, kubeconfig, repo.URL, repo.WorkDir,
+		natsURL, absPath(o.path("nats-admin.nk")), repo.WorkDir, kubeconfig)
+}
+
+// absPath is p made absolute, so a line to copy works from any directory.
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
