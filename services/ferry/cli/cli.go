@@ -120,6 +120,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = commands[args[0]](ctx, e, rest)
 	}
 	defer e.close()
+	if errors.Is(err, context.Canceled) && (e.watch || e.follow) {
+		return ExitOK // Ctrl-C is how --watch and --follow end
+	}
 	return report(stderr, args[0], err)
 }
 
@@ -131,7 +134,8 @@ func report(stderr io.Writer, name string, err error) int {
 	case err == nil:
 		return ExitOK
 	case errors.Is(err, context.Canceled):
-		return ExitOK // Ctrl-C ends --watch and --follow
+		fmt.Fprintf(stderr, "ferry %s: interrupted: %v\n", name, err)
+		return ExitError
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "ferry %s: %v\nRun 'ferry help' for usage.\n", name, err)
 		return ExitUsage
