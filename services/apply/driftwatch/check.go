@@ -23,9 +23,9 @@ const TracerName = "github.com/ferrycd/ferry/services/apply/driftwatch"
 // check compares one tracked object with its desired state and, when it
 // drifted, heals it (if asked) and publishes a DriftEvent.
 func (w *Watcher) check(ctx context.Context, item work) error {
-	desired, st, ignore, ok := w.reg.lookup(item)
-	if !ok {
-		return nil
+	desired, st, ignore, ok, err := w.reg.lookup(item)
+	if err != nil || !ok {
+		return err
 	}
 	drifted, err := w.compare(ctx, desired, ignore)
 	if err != nil || drifted == nil {

@@ -1,6 +1,7 @@
 package driftwatch
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -41,8 +42,10 @@ type work struct {
 
 // tracked is the watcher's view of one app.
 type tracked struct {
-	state   AppState
-	desired map[objKey]*unstructured.Unstructured
+	state AppState
+	// desired holds each object as JSON: a tenth of its size as a decoded
+	// map, and decoded only when the object is compared.
+	desired map[objKey][]byte
 	ignore  []jsondiff.IgnoreRule
 	paused  bool
 	// corrections holds when self-heal re-applied something, for the
@@ -63,22 +66,28 @@ func newRegistry() *registry {
 }
 
 // set replaces app's desired state and returns the kinds not watched yet.
-func (r *registry) set(s AppState) []schema.GroupVersionKind {
-	t := &tracked{state: s, desired: make(map[objKey]*unstructured.Unstructured, len(s.Objects)), ignore: s.Ignore}
+func (r *registry) set(s AppState) ([]schema.GroupVersionKind, error) {
+	t := &tracked{state: s, desired: make(map[objKey][]byte, len(s.Objects)), ignore: s.Ignore}
+	for _, o := range s.Objects {
+		b, err := o.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("track %s/%s: %w", o.GetKind(), o.GetName(), err)
+		}
+		t.desired[keyOf(o)] = b
+	}
+	t.state.Objects = nil
 	var newKinds []schema.GroupVersionKind
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, o := range s.Objects {
-		t.desired[keyOf(o)] = o.DeepCopy()
 		gvk := o.GroupVersionKind()
 		if !r.gvks[gvk] {
 			r.gvks[gvk] = true
 			newKinds = append(newKinds, gvk)
 		}
 	}
-	t.state.Objects = nil
 	r.apps[s.App] = t
-	return newKinds
+	return newKinds, nil
 }
 
 func (r *registry) pause(app string, paused bool) {
@@ -104,18 +113,24 @@ func (r *registry) forget(app string) {
 
 // lookup returns a copy of the desired object for w and the app's state,
 // or false when the object is not tracked or the app is paused.
-func (r *registry) lookup(w work) (*unstructured.Unstructured, AppState, []jsondiff.IgnoreRule, bool) {
+func (r *registry) lookup(w work) (*unstructured.Unstructured, AppState, []jsondiff.IgnoreRule, bool, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	t, ok := r.apps[w.App]
 	if !ok || t.paused {
-		return nil, AppState{}, nil, false
+		r.mu.Unlock()
+		return nil, AppState{}, nil, false, nil
 	}
-	d, ok := t.desired[w.Key]
+	b, ok := t.desired[w.Key]
+	st, ignore := t.state, t.ignore
+	r.mu.Unlock()
 	if !ok {
-		return nil, AppState{}, nil, false
+		return nil, AppState{}, nil, false, nil
 	}
-	return d.DeepCopy(), t.state, t.ignore, true
+	d := &unstructured.Unstructured{}
+	if err := d.UnmarshalJSON(b); err != nil {
+		return nil, AppState{}, nil, false, fmt.Errorf("decode tracked %s/%s: %w", w.Key.Kind, w.Key.Name, err)
+	}
+	return d, st, ignore, true, nil
 }
 
 // all lists every tracked object, for the periodic full comparison.

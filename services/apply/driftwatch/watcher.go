@@ -166,7 +166,11 @@ func (w *Watcher) Forget(app string) { w.reg.forget(app) }
 // sure its kinds are watched. It waits for new informers to sync so the
 // objects just applied are not mistaken for events.
 func (w *Watcher) Track(ctx context.Context, s AppState) error {
-	for _, gvk := range w.reg.set(s) {
+	kinds, err := w.reg.set(s)
+	if err != nil {
+		return err
+	}
+	for _, gvk := range kinds {
 		if err := w.watch(ctx, gvk); err != nil {
 			return err
 		}
@@ -186,10 +190,9 @@ func (w *Watcher) watch(ctx context.Context, gvk schema.GroupVersionKind) error 
 	}
 	w.informers[mapping.Resource] = true
 	inf := w.factory.ForResource(mapping.Resource).Informer()
-	// The cache serves drift triggers and health, neither of which reads
-	// managed fields (changedBy reads the live object): keep them out of
-	// memory, they are most of a Deployment's size.
-	_ = inf.SetTransform(stripManagedFields)
+	// The cache serves drift triggers and health: keep only what they
+	// read (slim.go).
+	_ = inf.SetTransform(slim)
 	if _, ok := w.byKind[gvk.GroupKind()]; !ok {
 		w.byKind[gvk.GroupKind()] = inf
 	}
@@ -256,12 +259,4 @@ func statusOnly(oldObj, newObj any) bool {
 		return false
 	}
 	return maps.Equal(o.GetLabels(), n.GetLabels()) && maps.Equal(o.GetAnnotations(), n.GetAnnotations())
-}
-
-// stripManagedFields drops metadata.managedFields from cached objects.
-func stripManagedFields(obj any) (any, error) {
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		unstructured.RemoveNestedField(u.Object, "metadata", "managedFields")
-	}
-	return obj, nil
 }
