@@ -38,6 +38,10 @@ type options struct {
 	// nkeySeed is the worker's own NATS identity (pkg/natsauth), which
 	// reaches only its cluster's subjects.
 	nkeySeed string
+	// gcPercent is the collector's GOGC (memory.go).
+	gcPercent int
+	// debug holds --pprof-addr in a build with -tags pprof (pprof.go).
+	debug debugOptions
 }
 
 func main() {
@@ -49,12 +53,18 @@ func main() {
 	fs.StringVar(&o.worker.Cluster, "cluster", os.Getenv("FERRY_CLUSTER"), "name of the cluster this worker applies to (DNS-1123 label, required)")
 	fs.StringVar(&o.nkeySeed, "nats-nkey-seed", os.Getenv("FERRY_NATS_NKEY_SEED"), "file with this worker's NATS nkey seed (restricted to its cluster's subjects; streams must then be set up by the other services)")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file(s); empty means in-cluster config")
+	fs.IntVar(&o.gcPercent, "gc-percent", gcPercentDefault(), "garbage collector target percentage (GOGC): heap growth over the live heap before a collection; lower holds less memory at rest for more collection work")
+	o.debug.bindDebugFlags(fs)
 	_ = fs.Parse(os.Args[1:])
 
 	log := logging.Stderr(o.log)
 	// controller-runtime's client (used through fluxcd/pkg/ssa) logs via logr.
 	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
 	if err := checkCluster(o.worker.Cluster); err != nil {
+		log.Error("bad flags", "error", err)
+		os.Exit(2)
+	}
+	if err := setGCPercent(o.gcPercent); err != nil {
 		log.Error("bad flags", "error", err)
 		os.Exit(2)
 	}
@@ -68,6 +78,9 @@ func main() {
 
 // run connects to NATS and the cluster and runs the worker until ctx is done.
 func run(ctx context.Context, o options) error {
+	if err := o.debug.startDebug(ctx); err != nil {
+		return err
+	}
 	cfg, err := restConfig(o.kubeconfig)
 	if err != nil {
 		return err
