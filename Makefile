@@ -5,6 +5,11 @@ MODULES := pkg proto services/ingest services/render services/apply services/dri
 PROTOC_GEN_GO_VERSION := v1.36.10
 TOOLS := $(CURDIR)/.tools
 BIN := $(CURDIR)/bin
+# grpcnotrace leaves gRPC's x/net/trace debug pages (never served by Ferry)
+# out of the binaries: through html/template they keep every method of
+# every linked type, a quarter of the apply worker's binary (BENCHMARKS.md,
+# "Apply worker memory").
+GO_TAGS := grpcnotrace
 
 .PHONY: help demo test test-short bench build proto verify tidy vet images compose-smoke
 
@@ -16,7 +21,7 @@ demo: ## run ferry dev: embedded NATS, all services, a local cluster, a sample r
 
 build: ## build every binary into bin/
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./services/ferry ./services/ingest ./services/render ./services/apply ./services/drift ./services/dashboard
+	CGO_ENABLED=0 $(GO) build -tags $(GO_TAGS) -o $(BIN)/ ./services/ferry ./services/ingest ./services/render ./services/apply ./services/drift ./services/dashboard
 
 test: ## run every test, with real NATS, git and a local kube-apiserver
 	$(GO) vet $(addprefix ./,$(addsuffix /...,$(MODULES)))
@@ -55,7 +60,7 @@ IMAGE_BINS := ingest render apply drift $(if $(wildcard services/dashboard/main.
 
 images: ## build static binaries and FROM-scratch images ferry/<name>:dev, nats-server included
 	@mkdir -p $(BIN)/.image-data
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/ $(addprefix ./services/,$(IMAGE_BINS))
+	CGO_ENABLED=0 $(GO) build -tags $(GO_TAGS) -trimpath -ldflags "-s -w" -o $(BIN)/ $(addprefix ./services/,$(IMAGE_BINS))
 	GOBIN=$(BIN) GOWORK=off CGO_ENABLED=0 $(GO) install -trimpath -ldflags "-s -w" github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION)
 	cp /etc/ssl/certs/ca-certificates.crt $(BIN)/ca-certificates.crt
 	@set -e; for b in $(IMAGE_BINS) nats-server; do \

@@ -23,13 +23,18 @@ import (
 	"github.com/ferrycd/ferry/test/harness"
 )
 
-// workerRSS builds the standalone apply binary, runs it as its own process
-// for cluster "rss" against the pipeline's NATS and cp, publishes apps
-// desired states of objects objects each, waits until all are applied and
-// reports the worker's resident memory (VmRSS and VmHWM).
+// workerRSS builds the standalone apply binary as make build does, runs
+// it as its own process for cluster "rss" against the pipeline's NATS and
+// cp, publishes apps desired states of objects objects each, waits until
+// all are applied and reports the worker's resident memory (VmRSS and
+// VmHWM).
 func workerRSS(ctx context.Context, out io.Writer, pipe *harness.Pipeline, cp *controlplane.ControlPlane, apps, objects int) error {
 	bin := filepath.Join(pipe.Dir, "ferry-apply")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./services/apply")
+	// Built as make build and make images build it: static (no cgo), and
+	// with gRPC's x/net/trace debug pages left out, which otherwise keep
+	// every method of every linked type in the binary.
+	build := exec.CommandContext(ctx, "go", "build", "-tags", "grpcnotrace", "-o", bin, "./services/apply")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Dir = repoRoot()
 	if b, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build apply worker: %w: %s", err, b)
