@@ -43,8 +43,8 @@ type work struct {
 // tracked is the watcher's view of one app.
 type tracked struct {
 	state AppState
-	// desired holds each object as JSON: a tenth of its size as a decoded
-	// map, and decoded only when the object is compared.
+	// desired holds each object as JSON, a third of its size as a decoded
+	// map (measured with 1,000 objects); it is decoded only to be compared.
 	desired map[objKey][]byte
 	ignore  []jsondiff.IgnoreRule
 	paused  bool
