@@ -43,8 +43,9 @@ type work struct {
 // tracked is the watcher's view of one app.
 type tracked struct {
 	state AppState
-	// desired holds each object as JSON, a third of its size as a decoded
-	// map (measured with 1,000 objects); it is decoded only to be compared.
+	// desired holds each object as JSON, a sixth to a tenth of its size
+	// as a decoded map (a small ConfigMap 265 vs 1,621 bytes, a Deployment
+	// 441 vs 4,088); it is decoded only to be compared.
 	desired map[objKey][]byte
 	ignore  []jsondiff.IgnoreRule
 	paused  bool
