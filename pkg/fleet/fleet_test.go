@@ -14,7 +14,6 @@ import (
 	"github.com/ferrycd/ferry/pkg/cluster"
 	"github.com/ferrycd/ferry/pkg/events"
 	"github.com/ferrycd/ferry/pkg/natsserver"
-	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
@@ -29,19 +28,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv := natsserver.StartForTest(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := stream.Ensure(t.Context(), js, stream.DefaultOptions()); err != nil {
-		t.Fatal(err)
-	}
+	_, nc, js := natsserver.JetStreamForTest(t)
 	c, err := NewClient(nc)
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ferrycd/ferry/pkg/natsserver"
-	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
@@ -23,24 +22,8 @@ import (
 // trace's subject in FERRY_TRACES with their parent, service, times,
 // attributes and error status.
 func TestNATSExporterPublishesSpans(t *testing.T) {
-	srv, err := natsserver.Start(natsserver.Options{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, nc, js := natsserver.JetStreamForTest(t)
 	ctx := t.Context()
-	if err := stream.Ensure(ctx, js, stream.Options{Storage: jetstream.MemoryStorage}); err != nil {
-		t.Fatal(err)
-	}
 	exp := NewNATSExporter(nc, "ferry-test")
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(50*time.Millisecond)))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })

@@ -8,12 +8,10 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
@@ -22,7 +20,6 @@ import (
 	"github.com/ferrycd/ferry/pkg/fleet"
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/natsserver"
-	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
@@ -40,24 +37,8 @@ type env struct {
 // start runs a dashboard with opts; the test's cleanup stops it and NATS.
 func start(t *testing.T, opts Options) *env {
 	t.Helper()
-	ns, err := natsserver.Start(natsserver.Options{Port: -1, StoreDir: filepath.Join(t.TempDir(), "nats")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, nc, js := natsserver.JetStreamForTest(t)
 	ctx := context.Background()
-	if err := stream.Ensure(ctx, js, stream.DefaultOptions()); err != nil {
-		t.Fatal(err)
-	}
 	fc, err := fleet.NewClient(nc)
 	if err != nil {
 		t.Fatal(err)

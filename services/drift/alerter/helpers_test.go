@@ -6,14 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ferrycd/ferry/pkg/events"
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/natsserver"
-	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 	"github.com/ferrycd/ferry/services/drift/config"
@@ -27,19 +25,7 @@ const (
 // startJS starts an embedded NATS with Ferry's streams.
 func startJS(t testing.TB) jetstream.JetStream {
 	t.Helper()
-	srv := natsserver.StartForTest(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := stream.Ensure(context.Background(), js, stream.DefaultOptions()); err != nil {
-		t.Fatal(err)
-	}
+	_, _, js := natsserver.JetStreamForTest(t)
 	return js
 }
 
