@@ -11,7 +11,7 @@ BIN := $(CURDIR)/bin
 # "Apply worker memory").
 GO_TAGS := grpcnotrace
 
-.PHONY: help demo test test-short bench build proto verify tidy vet images compose-smoke
+.PHONY: help demo test test-deps test-short bench build proto verify tidy vet images compose-smoke
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,9 +23,16 @@ build: ## build every binary into bin/
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -tags $(GO_TAGS) -o $(BIN)/ ./services/ferry ./services/ingest ./services/render ./services/apply ./services/drift ./services/dashboard
 
-test: ## run every test, with real NATS, git and a local kube-apiserver
+test: test-deps ## run every test, with real NATS, git and a local kube-apiserver
 	$(GO) vet $(addprefix ./,$(addsuffix /...,$(MODULES)))
 	$(GO) test -count=1 -timeout 40m $(addprefix ./,$(addsuffix /...,$(MODULES)))
+
+test-deps: ## install what the tests need beyond Go and git: Chromium for the dashboard's browser tests
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Chromium from Debian's packages for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "the browser tests need Chromium: sudo apt-get install -y chromium"; exit 1; fi; }
 
 test-short: ## unit tests only (no control plane)
 	$(GO) test -short -count=1 $(addprefix ./,$(addsuffix /...,$(MODULES)))
