@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cgi"
 	"os/exec"
+	"path/filepath"
 	"time"
 )
 
@@ -24,11 +25,16 @@ type Server struct {
 	ln  net.Listener
 }
 
-// Start serves root on a free loopback port. Stop it with Close.
+// Start serves root on a free loopback port. Stop it with Close. A
+// relative root is taken from the current directory: git http-backend
+// runs elsewhere (in git's own directory), so Root is made absolute.
 func Start(root string) (*Server, error) {
 	gitPath, err := exec.LookPath("git")
 	if err != nil {
 		return nil, fmt.Errorf("gitserver needs the git binary: %w", err)
+	}
+	if root, err = filepath.Abs(root); err != nil {
+		return nil, fmt.Errorf("gitserver root: %w", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

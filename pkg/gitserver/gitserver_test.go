@@ -42,3 +42,24 @@ func TestPushAndClone(t *testing.T) {
 		t.Fatalf("cloned HEAD = %q (%v), want %s", out, err, sha)
 	}
 }
+
+// TestRelativeRoot: ferry dev serves ./.ferry-dev/git, a relative root,
+// while git http-backend runs in another directory.
+func TestRelativeRoot(t *testing.T) {
+	t.Chdir(t.TempDir())
+	srv, err := Start(filepath.Join(".ferry-dev", "git"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	if !filepath.IsAbs(srv.Root) {
+		t.Errorf("Root = %q, want an absolute path", srv.Root)
+	}
+	repo, err := srv.NewRepo(t.Context(), "platform", filepath.Join(".ferry-dev", "platform"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.CommitAndPush(t.Context(), map[string]string{"ferry.yaml": "apps: []"}, "first"); err != nil {
+		t.Fatalf("push to a server with a relative root: %v", err)
+	}
+}

@@ -76,8 +76,11 @@ func TestDevQuickstart(t *testing.T) {
 		t.Fatalf("build ferry: %v\n%s", err, out)
 	}
 
+	// Run it as a user does, in a directory of their own with the default
+	// state directory ./.ferry-dev: relative paths must work.
 	dir := t.TempDir()
-	cmd := exec.CommandContext(ctx, bin, "dev", "--dir", dir, "--ingest-addr", "127.0.0.1:0", "--nats-port", "-1", "--dashboard-addr", "127.0.0.1:0")
+	cmd := exec.CommandContext(ctx, bin, "dev", "--ingest-addr", "127.0.0.1:0", "--nats-port", "-1", "--dashboard-addr", "127.0.0.1:0")
+	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out := &output{added: make(chan struct{}, 1)}
 	pr, pw := io.Pipe()
@@ -105,6 +108,9 @@ func TestDevQuickstart(t *testing.T) {
 	// really becomes healthy.
 	out.wait(t, regexp.MustCompile(`♥ healthy guestbook → local @ \w+`), 3*time.Minute)
 	work := out.wait(t, regexp.MustCompile(`working copy: (\S+)\)`), time.Second)[1]
+	if !filepath.IsAbs(work) {
+		work = filepath.Join(dir, work) // printed relative to where ferry dev runs
+	}
 	kubeconfig := out.wait(t, regexp.MustCompile(`kubectl --kubeconfig (\S+) get all`), time.Second)[1]
 	checkDashboard(t, out.wait(t, regexp.MustCompile(`dashboard  (\S+)   \(log in with the operator token (\w+),`), time.Second)[1:])
 	checkCLI(ctx, t, bin, out.wait(t, regexp.MustCompile(`export (FERRY_NATS_URL=\S+) (FERRY_NATS_NKEY_SEED=\S+)`), time.Second)[1:])

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -32,6 +33,12 @@ import (
 // Run starts everything, deploys the sample app, prints how to trigger a
 // deploy, and runs until ctx is done; then it stops everything in reverse.
 func Run(ctx context.Context, o Options) (err error) {
+	// Every path derived from Dir is used by other processes too (the git
+	// hook runs in the bare repository, git http-backend in git's own
+	// directory), so none may be relative.
+	if o.Dir, err = filepath.Abs(o.Dir); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return fmt.Errorf("create state dir: %w", err)
 	}
