@@ -62,7 +62,8 @@ func (c exitCode) Error() string { return fmt.Sprintf("exit code %d", int(c)) }
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("no command given")
+		fmt.Fprintln(stderr, "ferry: no command given")
+		return exitCode(cli.ExitUsage)
 	}
 	if cli.IsCommand(args[0]) {
 		if code := cli.Run(ctx, args, stdout, stderr); code != cli.ExitOK {
@@ -83,7 +84,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", args[0])
+		fmt.Fprintf(stderr, "ferry: unknown command %q\n", args[0])
+		return exitCode(cli.ExitUsage)
 	}
 }
 
