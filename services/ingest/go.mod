@@ -6,6 +6,7 @@ require github.com/ferrycd/ferry/pkg v0.0.0
 
 require (
 	github.com/ferrycd/ferry/proto v0.0.0
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875
 	github.com/go-playground/webhooks/v6 v6.4.0
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0

@@ -2,16 +2,22 @@ package webhook
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"time"
+
+	// The v1 API of the encoding/json v2 reference implementation: the
+	// same semantics as encoding/json (case-insensitive names, last
+	// duplicate wins, invalid UTF-8 replaced), validated in one pass
+	// instead of two, about twice as fast on a push payload.
+	json "github.com/go-json-experiment/json/v1"
 
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
 
 // decode unmarshals a JSON body, or the "payload" field of a form-encoded
-// body (GitHub and Gitea offer both content types), into v.
+// body (GitHub and Gitea offer both content types), into v. The body is
+// validated whole; only the fields of v are kept.
 func decode(body []byte, v any) error {
 	body = bytes.TrimSpace(body)
 	if len(body) > 0 && body[0] != '{' {
@@ -21,11 +27,15 @@ func decode(body []byte, v any) error {
 		}
 		body = []byte(form.Get("payload"))
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	if err := decodeJSON(body, v); err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return nil
 }
+
+// decodeJSON is json.Unmarshal with encoding/json's semantics;
+// FuzzDecodeMatchesEncodingJSON holds it to that.
+func decodeJSON(body []byte, v any) error { return json.Unmarshal(body, v) }
 
 // validate checks the fields every consumer relies on.
 func validate(ev *ferryv1.PushEvent) error {
