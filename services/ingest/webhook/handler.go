@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -103,7 +102,8 @@ func (h *handler) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if sig == "" {
 		return nil, fmt.Errorf("%w: %s request without a signature or token header", ErrMissingSignature, p.name)
 	}
-	body, err := readBody(w, r, h.opts.MaxBodyBytes)
+	body, release, err := readBody(w, r, h.opts.MaxBodyBytes)
+	defer release()
 	if err != nil {
 		return nil, err
 	}
@@ -124,37 +124,14 @@ func (h *handler) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	return h.publish(ctx, p, deliveryID(p, r.Header, body), evs, received)
 }
 
-// readBody reads the whole body once, at most limit bytes.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	if r.ContentLength > limit {
-		return nil, fmt.Errorf("%w: content length %d exceeds %d bytes", ErrTooLarge, r.ContentLength, limit)
-	}
-	body := http.MaxBytesReader(w, r.Body, limit)
-	var (
-		data []byte
-		err  error
-	)
-	if r.ContentLength > 0 {
-		data = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(body, data)
-	} else {
-		data, err = io.ReadAll(body)
-	}
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return nil, fmt.Errorf("%w: body exceeds %d bytes", ErrTooLarge, limit)
-	case err != nil:
-		return nil, fmt.Errorf("%w: read body: %w", ErrMalformed, err)
-	}
-	return data, nil
-}
-
 // respond writes the status for err and logs the outcome exactly once.
 // Neither the body nor any secret is logged.
 func (h *handler) respond(ctx context.Context, w http.ResponseWriter, r *http.Request, span trace.Span, p *provider, res *result, err error, received time.Time) {
 	status := statusOf(err)
-	span.SetAttributes(attribute.Int("http.response.status_code", status))
+	recording := span.IsRecording()
+	if recording {
+		span.SetAttributes(attribute.Int("http.response.status_code", status))
+	}
 	level, msg := slog.LevelInfo, "webhook accepted"
 	switch {
 	case err == nil:
@@ -165,7 +142,9 @@ func (h *handler) respond(ctx context.Context, w http.ResponseWriter, r *http.Re
 		span.SetStatus(codes.Error, err.Error())
 	default:
 		level, msg = slog.LevelWarn, "webhook rejected"
-		span.SetAttributes(attribute.String("ferry.reject_reason", err.Error()))
+		if recording {
+			span.SetAttributes(attribute.String("ferry.reject_reason", err.Error()))
+		}
 	}
 	if log := logging.From(ctx); log.Enabled(ctx, level) {
 		attrs := make([]slog.Attr, 0, 12)

@@ -42,11 +42,13 @@ func (h *handler) publish(ctx context.Context, p *provider, delivery string, evs
 		}
 		if i == 0 {
 			res.repo, res.ref, res.after = ev.GetRepoKey(), ev.GetRef(), ev.GetAfter()
-			trace.SpanFromContext(ctx).SetAttributes(
-				attribute.String("ferry.repo", ev.GetRepoKey()),
-				attribute.String("ferry.ref", ev.GetRef()),
-				attribute.String("ferry.after", ev.GetAfter()),
-				attribute.String("ferry.delivery", delivery))
+			if span := trace.SpanFromContext(ctx); span.IsRecording() {
+				span.SetAttributes(
+					attribute.String("ferry.repo", ev.GetRepoKey()),
+					attribute.String("ferry.ref", ev.GetRef()),
+					attribute.String("ferry.after", ev.GetAfter()),
+					attribute.String("ferry.delivery", delivery))
+			}
 		}
 		pctx, cancel := context.WithTimeout(ctx, h.opts.PublishTimeout)
 		ack, err := events.Publish(pctx, h.js, subject.GitPush(ev.GetRepoKey()), ev, p.name+":"+ev.GetId())
