@@ -13,7 +13,7 @@ import (
 
 	"github.com/ferrycd/ferry/pkg/cluster"
 	"github.com/ferrycd/ferry/pkg/events"
-	"github.com/ferrycd/ferry/pkg/natsserver"
+	"github.com/ferrycd/ferry/pkg/natstest"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
@@ -28,7 +28,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	_, nc, js := natsserver.JetStreamForTest(t)
+	_, nc, js := natstest.JetStream(t)
 	c, err := NewClient(nc)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ferrycd/ferry/pkg/natsserver"
+	"github.com/ferrycd/ferry/pkg/natstest"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
@@ -22,7 +23,7 @@ import (
 // trace's subject in FERRY_TRACES with their parent, service, times,
 // attributes and error status.
 func TestNATSExporterPublishesSpans(t *testing.T) {
-	_, nc, js := natsserver.JetStreamForTest(t)
+	_, nc, js := natstest.JetStream(t)
 	ctx := t.Context()
 	exp := NewNATSExporter(nc, "ferry-test")
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(50*time.Millisecond)))

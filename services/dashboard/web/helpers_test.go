@@ -19,7 +19,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/events"
 	"github.com/ferrycd/ferry/pkg/fleet"
 	"github.com/ferrycd/ferry/pkg/logging"
-	"github.com/ferrycd/ferry/pkg/natsserver"
+	"github.com/ferrycd/ferry/pkg/natstest"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
@@ -37,7 +37,7 @@ type env struct {
 // start runs a dashboard with opts; the test's cleanup stops it and NATS.
 func start(t *testing.T, opts Options) *env {
 	t.Helper()
-	_, nc, js := natsserver.JetStreamForTest(t)
+	_, nc, js := natstest.JetStream(t)
 	ctx := context.Background()
 	fc, err := fleet.NewClient(nc)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/ferrycd/ferry/pkg/events"
 	"github.com/ferrycd/ferry/pkg/logging"
-	"github.com/ferrycd/ferry/pkg/natsserver"
+	"github.com/ferrycd/ferry/pkg/natstest"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 	"github.com/ferrycd/ferry/services/drift/config"
@@ -25,7 +25,7 @@ const (
 // startJS starts an embedded NATS with Ferry's streams.
 func startJS(t testing.TB) jetstream.JetStream {
 	t.Helper()
-	_, _, js := natsserver.JetStreamForTest(t)
+	_, _, js := natstest.JetStream(t)
 	return js
 }
 
