@@ -43,7 +43,7 @@ func (c *Client) Diff(ctx context.Context, clusterName, app string) (*ferryv1.Di
 		ctx, cancel = context.WithTimeout(ctx, DiffTimeout)
 		defer cancel()
 	}
-	msg, err := events.NewMsg(ctx, subject.Query(clusterName, subject.QueryDiff), &ferryv1.DiffRequest{App: app, RequestedBy: requester()}, "")
+	msg, err := events.NewMsg(ctx, subject.Query(clusterName, subject.QueryDiff), &ferryv1.DiffRequest{App: app, RequestedBy: Requester()}, "")
 	if err != nil {
 		return nil, err
 	}
@@ -79,8 +79,9 @@ func (c *Client) noDiffWorker(ctx context.Context, clusterName string) error {
 	return fmt.Errorf("%w: the worker of cluster %q sends heartbeats but does not answer diff queries: it may be restarting, or older than this client; upgrade it", ErrNoWorker, clusterName)
 }
 
-// requester names who asks, for the worker's log: user@host.
-func requester() string {
+// Requester names the local operator, user@host, for Command.requested_by
+// and DiffRequest.requested_by.
+func Requester() string {
 	name := "someone"
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		name = u.Username

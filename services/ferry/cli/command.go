@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"os"
-	"os/user"
 	"strings"
 	"sync"
 
@@ -75,7 +73,7 @@ func runVerb(ctx context.Context, e *env, args []string) error {
 	}
 	for i, cl := range clusters {
 		wg.Go(func() {
-			views[i], errs[i] = e.command(ctx, c, &ferryv1.Command{App: app, Cluster: cl, Verb: verb, Revision: e.to, RequestedBy: whoAmI()}, say)
+			views[i], errs[i] = e.command(ctx, c, &ferryv1.Command{App: app, Cluster: cl, Verb: verb, Revision: e.to, RequestedBy: fleet.Requester()}, say)
 		})
 	}
 	wg.Wait()
@@ -168,16 +166,4 @@ func judge(res *ferryv1.SyncResult) (bool, string) {
 		}
 		return true, "✓ " + msg
 	}
-}
-
-// whoAmI names the operator in commands: user@host.
-func whoAmI() string {
-	name := "someone"
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		name = u.Username
-	}
-	if h, err := os.Hostname(); err == nil && h != "" {
-		name += "@" + h
-	}
-	return name
 }

@@ -32,16 +32,12 @@ type objectDiffView struct {
 
 // runDiff is `ferry diff APP [--cluster C]`.
 func runDiff(ctx context.Context, e *env, args []string) error {
-	app, err := oneArg(args, "APP")
+	r, cancel, err := e.startRead(ctx, args, "APP")
 	if err != nil {
 		return err
 	}
-	c, err := e.client(ctx)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := e.withTimeout(ctx, defaultTimeout)
 	defer cancel()
+	app, c, ctx := r.arg, r.c, r.ctx
 	clusters, err := e.clustersOf(ctx, c, app)
 	if err != nil {
 		return err

@@ -31,16 +31,12 @@ type destinationView struct {
 
 // runStatus is `ferry status APP [--cluster C]`.
 func runStatus(ctx context.Context, e *env, args []string) error {
-	app, err := oneArg(args, "APP")
+	r, cancel, err := e.startRead(ctx, args, "APP")
 	if err != nil {
 		return err
 	}
-	c, err := e.client(ctx)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := e.withTimeout(ctx, defaultTimeout)
 	defer cancel()
+	app, c, ctx := r.arg, r.c, r.ctx
 	ds, err := c.Deployments(ctx, fleet.Filter{App: app, Cluster: e.cluster})
 	if err != nil {
 		return err
@@ -146,16 +142,12 @@ type revisionView struct {
 
 // runHistory is `ferry history APP [--cluster C]`.
 func runHistory(ctx context.Context, e *env, args []string) error {
-	app, err := oneArg(args, "APP")
+	r, cancel, err := e.startRead(ctx, args, "APP")
 	if err != nil {
 		return err
 	}
-	c, err := e.client(ctx)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := e.withTimeout(ctx, defaultTimeout)
 	defer cancel()
+	app, c, ctx := r.arg, r.c, r.ctx
 	revs, err := c.History(ctx, app, fleet.Filter{Cluster: e.cluster})
 	if err != nil {
 		return err

@@ -31,16 +31,12 @@ type spanView struct {
 
 // runTrace is `ferry trace PUSH-ID|COMMIT`.
 func runTrace(ctx context.Context, e *env, args []string) error {
-	ref, err := oneArg(args, "PUSH-ID or COMMIT")
+	r, cancel, err := e.startRead(ctx, args, "PUSH-ID or COMMIT")
 	if err != nil {
 		return err
 	}
-	c, err := e.client(ctx)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := e.withTimeout(ctx, defaultTimeout)
 	defer cancel()
+	ref, c, ctx := r.arg, r.c, r.ctx
 	traceID, spans, err := c.Trace(ctx, ref)
 	if err != nil {
 		return err
