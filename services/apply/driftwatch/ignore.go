@@ -20,23 +20,41 @@ func withoutIgnored(obj *unstructured.Unstructured, rules []jsondiff.IgnoreRule)
 		return nil, err
 	}
 	out := obj.DeepCopy()
-	for sel, paths := range compiled {
-		if sel != nil && !sel.MatchUnstructured(out) {
-			continue
-		}
-		for _, p := range paths {
-			removePointer(out.Object, p)
-		}
+	for _, p := range IgnoredPointers(out, compiled) {
+		removePointer(out.Object, p)
 	}
 	return out, nil
 }
 
+// IgnoredPointers returns the JSON pointers that compiled names for obj:
+// the paths of every rule whose selector matches it, nil when none does.
+// Self-heal and the apply worker use it to leave the same fields alone.
+func IgnoredPointers(obj *unstructured.Unstructured, compiled jsondiff.CompiledIgnoreRules) []string {
+	var out []string
+	for sel, paths := range compiled {
+		if sel != nil && !sel.MatchUnstructured(obj) {
+			continue
+		}
+		out = append(out, paths...)
+	}
+	return out
+}
+
+// PointerTokens splits an RFC 6901 JSON pointer into its reference
+// tokens, unescaped ("~1" is "/", "~0" is "~").
+func PointerTokens(pointer string) []string {
+	toks := strings.Split(strings.TrimPrefix(pointer, "/"), "/")
+	for i, tok := range toks {
+		toks[i] = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+	}
+	return toks
+}
+
 // removePointer deletes the value at an RFC 6901 JSON pointer, if present.
 func removePointer(obj map[string]any, pointer string) {
-	toks := strings.Split(strings.TrimPrefix(pointer, "/"), "/")
+	toks := PointerTokens(pointer)
 	var cur any = obj
 	for i, tok := range toks {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
 		last := i == len(toks)-1
 		switch c := cur.(type) {
 		case map[string]any:
