@@ -21,6 +21,10 @@ func (k *kube) applyRevision(ctx context.Context, ds *ferryv1.DesiredState, data
 	if err != nil {
 		return nil, nil, err
 	}
+	// Fields the app ignores keep their live values (see keepIgnored).
+	if err := k.keepIgnored(ctx, objs, ignoreRules(ds.GetIgnoreDifferences())); err != nil {
+		return nil, nil, err
+	}
 	current := make([]*ferryv1.ObjectRef, len(objs))
 	for i, u := range objs {
 		current[i] = refOf(u)
