@@ -57,6 +57,14 @@ func (w *worker) startQueries(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to %s: %w", subject.Query(w.opts.Cluster, subject.QueryDiff), err)
 	}
+	// Once the server has the subscription, a query no longer meets "no
+	// responders"; only then say the worker answers.
+	flushCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := nc.FlushWithContext(flushCtx); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("subscribe to %s: %w", subject.Query(w.opts.Cluster, subject.QueryDiff), err)
+	}
 	log.Info("answering diff queries", "subject", sub.Subject)
 	return func() {
 		if err := sub.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {

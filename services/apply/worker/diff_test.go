@@ -101,6 +101,11 @@ func TestDiffQuery(t *testing.T) {
 	e := newEnv(t)
 	e.startCommandWorker(Options{HealthTimeout: -1})
 	const app, ns = "differ", "differ"
+	// The command consumer exists before the worker subscribes to queries.
+	e.eventually("diff queries answered", 10*time.Second, func() error {
+		_, err := e.nc.Request(subject.Query(testCluster, subject.QueryDiff), nil, 5*time.Second)
+		return err
+	})
 
 	if res := e.askDiff("unknown"); !strings.Contains(res.GetError(), "no desired state of unknown") {
 		t.Errorf("diff of an unknown app: error %q", res.GetError())
