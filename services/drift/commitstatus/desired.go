@@ -12,7 +12,7 @@ type desiredHead struct {
 	Deleted                         bool
 }
 
-// Field numbers of ferryv1.DesiredState (proto/ferry/v1/events.proto).
+// Field numbers of ferryv1.DesiredState (proto/ferry/v1/desired.proto).
 const (
 	fieldApp      = 1
 	fieldCluster  = 2
