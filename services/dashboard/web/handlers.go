@@ -34,9 +34,8 @@ func (s *Server) grid(w http.ResponseWriter, r *http.Request) {
 // app serves GET /apps/{app}: each destination's objects, the history and
 // the answer to a command just sent.
 func (s *Server) app(w http.ResponseWriter, r *http.Request) {
-	app := r.PathValue("app")
-	if subject.ValidateName(app) != nil {
-		s.fail(w, r, http.StatusNotFound, "no app named "+app+": app names are DNS-1123 labels")
+	app, ok := s.pathName(w, r, "app")
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
@@ -65,9 +64,8 @@ func (s *Server) app(w http.ResponseWriter, r *http.Request) {
 // cluster serves GET /clusters/{cluster}: the worker's heartbeat and the
 // apps it runs.
 func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("cluster")
-	if subject.ValidateName(name) != nil {
-		s.fail(w, r, http.StatusNotFound, "no cluster named "+name+": cluster names are DNS-1123 labels")
+	name, ok := s.pathName(w, r, "cluster")
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
@@ -91,6 +89,17 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "cluster", page{Title: name, Events: eventsURL("", name), Refresh: 10,
 		View: newClusterView(name, cl, deps)})
+}
+
+// pathName is the path value key ("app" or "cluster") when it is a
+// DNS-1123 label; otherwise it answers 404 and returns false.
+func (s *Server) pathName(w http.ResponseWriter, r *http.Request, key string) (string, bool) {
+	name := r.PathValue(key)
+	if subject.ValidateName(name) != nil {
+		s.fail(w, r, http.StatusNotFound, "no "+key+" named "+name+": "+key+" names are DNS-1123 labels")
+		return "", false
+	}
+	return name, true
 }
 
 // readFailed answers a failed read of NATS with 503: the page can be
