@@ -199,7 +199,6 @@ func funcs() template.FuncMap {
 		"actionName":  fleet.ActionName,
 		"objectName":  fleet.ObjectName,
 		"cellClass":   cellClass,
-		"driftClass":  driftClass,
 		"resultClass": resultClass,
 		"age":         age,
 		"stamp":       stamp,

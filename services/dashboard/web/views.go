@@ -20,8 +20,8 @@ type gridView struct {
 
 // clusterHead is a grid column: a cluster and whether its worker is alive.
 type clusterHead struct {
-	Name string
-	// Known is false for a cluster that has deployments but never sent a heartbeat.
+	// Known is false for a cluster that has deployments but never sent a
+	// heartbeat: only its Name is set.
 	Known bool
 	fleet.Cluster
 }
@@ -38,12 +38,12 @@ func newGrid(deps []fleet.Deployment, clusters []fleet.Cluster) gridView {
 	seen := map[string]int{}
 	for _, c := range clusters {
 		seen[c.Name] = len(g.Clusters)
-		g.Clusters = append(g.Clusters, clusterHead{Name: c.Name, Known: true, Cluster: c})
+		g.Clusters = append(g.Clusters, clusterHead{Known: true, Cluster: c})
 	}
 	for _, d := range deps {
 		if _, ok := seen[d.Cluster]; !ok {
 			seen[d.Cluster] = len(g.Clusters)
-			g.Clusters = append(g.Clusters, clusterHead{Name: d.Cluster})
+			g.Clusters = append(g.Clusters, clusterHead{Cluster: fleet.Cluster{Name: d.Cluster}})
 		}
 	}
 	slices.SortFunc(g.Clusters, func(a, b clusterHead) int { return cmp.Compare(a.Name, b.Name) })
@@ -100,21 +100,19 @@ func newAppView(app string, deps []fleet.Deployment, hist []fleet.Revision) appV
 	v := appView{App: app}
 	col := map[string]int{}
 	running := map[string]string{}
+	addColumn := func(cluster string) {
+		if _, ok := col[cluster]; !ok {
+			col[cluster] = len(v.Clusters)
+			v.Clusters = append(v.Clusters, cluster)
+		}
+	}
 	for i := range deps {
 		v.Dests = append(v.Dests, &deps[i])
 		running[deps[i].Cluster] = deps[i].Revision()
-	}
-	for _, d := range deps {
-		if _, ok := col[d.Cluster]; !ok {
-			col[d.Cluster] = len(v.Clusters)
-			v.Clusters = append(v.Clusters, d.Cluster)
-		}
+		addColumn(deps[i].Cluster)
 	}
 	for _, r := range hist {
-		if _, ok := col[r.Cluster]; !ok {
-			col[r.Cluster] = len(v.Clusters)
-			v.Clusters = append(v.Clusters, r.Cluster)
-		}
+		addColumn(r.Cluster)
 	}
 	byRev := map[string]int{}
 	for i := range hist {
