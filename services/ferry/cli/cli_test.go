@@ -18,16 +18,22 @@ func TestParseFlagsAnywhere(t *testing.T) {
 		t.Errorf("parse: args %v err %v env %+v", args, err, e)
 	}
 	var ue *usageError
-	for _, bad := range [][]string{{"web", "--watch"}, {"-o", "xml"}, {"--timeout", "soon"}} {
+	for _, bad := range [][]string{{"web", "--watch"}, {"-o", "xml"}, {"--timeout", "soon"}, {"--timeout", "-5s"}} {
 		e := &env{name: "rollback"}
 		if _, err := e.parse(bad); !errors.As(err, &ue) {
 			t.Errorf("parse %v: %v, want a usage error", bad, err)
 		}
 	}
+	for _, bad := range [][]string{{"--since", "-10m"}, {"--since", "yesterday"}, {"-o", "xml", "--follow"}} {
+		e := &env{name: "events"}
+		if _, err := e.parse(bad); !errors.As(err, &ue) {
+			t.Errorf("events %v: %v, want a usage error", bad, err)
+		}
+	}
 }
 
 func TestRunUsageExitCodes(t *testing.T) {
-	for _, args := range [][]string{{}, {"nope"}, {"get"}, {"status"}, {"get", "apps", "--bogus"}} {
+	for _, args := range [][]string{{}, {"nope"}, {"get"}, {"status"}, {"get", "apps", "--bogus"}, {"get", "apps", "-o", "xml"}, {"events", "--since", "-1m"}, {"status", "web", "--timeout", "-1s"}} {
 		var out, errOut bytes.Buffer
 		if code := Run(t.Context(), args, &out, &errOut); code != ExitUsage {
 			t.Errorf("Run %v = %d, want %d (stderr %q)", args, code, ExitUsage, errOut.String())

@@ -110,6 +110,12 @@ func (e *env) parse(args []string) ([]string, error) {
 	default:
 		return nil, usagef("-o %s: use table, wide, yaml or json", e.output)
 	}
+	if e.timeout < 0 {
+		return nil, usagef("--timeout %s: give a positive duration, e.g. 30s or 3m", e.timeout)
+	}
+	if e.since < 0 {
+		return nil, usagef("--since %s: give how long ago to start as a positive duration, e.g. 10m or 2h", e.since)
+	}
 	return pos, nil
 }
 
