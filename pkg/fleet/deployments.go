@@ -29,7 +29,7 @@ func (c *Client) Deployments(ctx context.Context, f Filter) ([]Deployment, error
 	if err != nil {
 		return nil, err
 	}
-	controls, err := c.controls(ctx)
+	controls, err := c.controls(ctx, f.Cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -179,30 +179,40 @@ func (d *Deployment) derive() {
 	d.Drifted = d.Drift != nil && !d.Drift.GetCorrected() && len(d.Drift.GetObjects()) > 0 && d.DriftAt.After(d.ResultAt)
 }
 
-// controls reads every cluster's app controls.
-func (c *Client) controls(ctx context.Context) (map[string]cluster.Controls, error) {
+// controls reads the app controls of clusterName, or of every cluster
+// when it is empty.
+func (c *Client) controls(ctx context.Context, clusterName string) (map[string]cluster.Controls, error) {
 	kv, err := c.js.KeyValue(ctx, subject.BucketAppState)
 	if err != nil {
 		return nil, fmt.Errorf("open kv %s: %w", subject.BucketAppState, err)
+	}
+	out := map[string]cluster.Controls{}
+	read := func(k string) error {
+		e, err := kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read kv %s/%s: %w", subject.BucketAppState, k, err)
+		}
+		var cs cluster.Controls
+		if err := cluster.Decode(e.Value(), &cs); err != nil {
+			return fmt.Errorf("kv %s/%s: %w", subject.BucketAppState, k, err)
+		}
+		out[k] = cs
+		return nil
+	}
+	if clusterName != "" {
+		return out, read(clusterName)
 	}
 	keys, err := kv.ListKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list kv %s: %w", subject.BucketAppState, err)
 	}
-	out := map[string]cluster.Controls{}
 	for k := range keys.Keys() {
-		e, err := kv.Get(ctx, k)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue
+		if err := read(k); err != nil {
+			return nil, err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("read kv %s/%s: %w", subject.BucketAppState, k, err)
-		}
-		var cs cluster.Controls
-		if err := cluster.Decode(e.Value(), &cs); err != nil {
-			return nil, fmt.Errorf("kv %s/%s: %w", subject.BucketAppState, k, err)
-		}
-		out[k] = cs
 	}
 	return out, nil
 }

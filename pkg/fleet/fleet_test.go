@@ -280,3 +280,35 @@ func TestFollowDeliversNewEventsInOrder(t *testing.T) {
 	for range ch { // closes once ctx is done
 	}
 }
+
+func TestDeploymentsCarryControls(t *testing.T) {
+	e := newEnv(t)
+	e.publish(subject.Desired("prod", "web"), desired("prod", "web", "aaaaaaaa1", "sha256:1"))
+	e.publish(subject.Desired("staging", "web"), desired("staging", "web", "aaaaaaaa1", "sha256:1"))
+	kv, err := e.js.KeyValue(t.Context(), subject.BucketAppState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cl, ctl := range map[string]cluster.AppControl{
+		"prod":    {Pinned: &cluster.Pin{Revision: "aaaaaaaa1"}},
+		"staging": {Suspended: &cluster.Hold{By: "ada"}},
+	} {
+		data, _ := cluster.Encode(cluster.Controls{Apps: map[string]cluster.AppControl{"web": ctl}})
+		if _, err := kv.Put(t.Context(), cl, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := e.c.Deployments(t.Context(), Filter{})
+	if err != nil || len(all) != 2 || all[0].Control.Pinned == nil || all[1].Control.Suspended == nil {
+		t.Errorf("every cluster's controls = %+v, %v", all, err)
+	}
+	for cl, pinned := range map[string]bool{"prod": true, "staging": false} {
+		one, err := e.c.Deployments(t.Context(), Filter{Cluster: cl})
+		if err != nil || len(one) != 1 || (one[0].Control.Pinned != nil) != pinned || (one[0].Control.Suspended != nil) == pinned {
+			t.Errorf("%s's controls = %+v, %v", cl, one, err)
+		}
+	}
+	if _, err := e.c.Deployments(t.Context(), Filter{Cluster: "edge"}); err != nil {
+		t.Errorf("a cluster without controls: %v", err)
+	}
+}

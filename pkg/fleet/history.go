@@ -5,7 +5,6 @@ import (
 	"context"
 	"slices"
 
-	"github.com/ferrycd/ferry/pkg/cluster"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
@@ -52,13 +51,4 @@ func (c *Client) History(ctx context.Context, app string, f Filter) ([]Revision,
 	}
 	slices.SortFunc(out, func(a, b Revision) int { return cmp.Compare(b.Seq, a.Seq) })
 	return out, nil
-}
-
-// Controls returns the operator's controls of every app in cluster.
-func (c *Client) Controls(ctx context.Context, clusterName string) (cluster.Controls, error) {
-	all, err := c.controls(ctx)
-	if err != nil {
-		return cluster.Controls{}, err
-	}
-	return all[clusterName], nil
 }
