@@ -60,6 +60,9 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	if _, err := e.out.Write(out); err != nil || !e.watch {
 		return err
 	}
+	// Stop the watch's readers however the loop below ends.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	changes, err := e.changes(ctx, c, kind)
 	if err != nil {
 		return err
@@ -95,7 +98,11 @@ func (e *env) changes(ctx context.Context, c *fleet.Client, kind string) (<-chan
 				case <-ctx.Done():
 					return
 				case <-t.C:
-					out <- struct{}{}
+					select {
+					case out <- struct{}{}:
+					case <-ctx.Done():
+						return
+					}
 				}
 			}
 		}()
