@@ -131,9 +131,7 @@ func (e *env) command(ctx context.Context, c *fleet.Client, cmd *ferryv1.Command
 		v.Health = fleet.HealthName(res.GetHealth())
 	}
 	for _, o := range res.GetObjects() {
-		r := o.GetRef()
-		v.Objects = append(v.Objects, objectView{Group: r.GetGroup(), Version: r.GetVersion(), Kind: r.GetKind(), Namespace: r.GetNamespace(),
-			Name: r.GetName(), Action: fleet.ActionName(o.GetAction()), Health: fleet.HealthName(o.GetHealth()), Message: o.GetMessage()})
+		v.Objects = append(v.Objects, viewObject(o))
 	}
 	var line string
 	v.OK, line = judge(res)

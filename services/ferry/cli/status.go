@@ -22,6 +22,13 @@ type objectView struct {
 	Message   string `json:"message,omitempty"`
 }
 
+// viewObject is o as -o json|yaml shows it.
+func viewObject(o *ferryv1.ObjectResult) objectView {
+	r := o.GetRef()
+	return objectView{Group: r.GetGroup(), Version: r.GetVersion(), Kind: r.GetKind(), Namespace: r.GetNamespace(), Name: r.GetName(),
+		Action: fleet.ActionName(o.GetAction()), Health: fleet.HealthName(o.GetHealth()), Message: o.GetMessage()}
+}
+
 // destinationView is one app in one cluster with its objects.
 type destinationView struct {
 	appView
@@ -48,10 +55,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	for i, d := range ds {
 		views[i] = destinationView{appView: viewApp(d), Objects: []objectView{}}
 		for _, o := range d.Result.GetObjects() {
-			r := o.GetRef()
-			views[i].Objects = append(views[i].Objects, objectView{Group: r.GetGroup(), Version: r.GetVersion(), Kind: r.GetKind(),
-				Namespace: r.GetNamespace(), Name: r.GetName(), Action: fleet.ActionName(o.GetAction()),
-				Health: fleet.HealthName(o.GetHealth()), Message: o.GetMessage()})
+			views[i].Objects = append(views[i].Objects, viewObject(o))
 		}
 		if d.Drifted {
 			views[i].Drift = fleet.DriftSummary(d.Drift)
