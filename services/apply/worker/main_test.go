@@ -15,8 +15,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/bundle"
 	"github.com/ferrycd/ferry/pkg/controlplane"
 	"github.com/ferrycd/ferry/pkg/events"
-	"github.com/ferrycd/ferry/pkg/natsserver"
-	"github.com/ferrycd/ferry/pkg/stream"
+	"github.com/ferrycd/ferry/pkg/natstest"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
@@ -54,19 +53,7 @@ type env struct {
 // the test cluster's sync results.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv := natsserver.StartForTest(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatalf("connect nats: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatalf("jetstream: %v", err)
-	}
-	if err := stream.Ensure(t.Context(), js, stream.Options{Storage: jetstream.FileStorage}); err != nil {
-		t.Fatalf("ensure streams: %v", err)
-	}
+	_, nc, js := natstest.JetStream(t)
 	kc, err := client.New(cp.RESTConfig(), client.Options{})
 	if err != nil {
 		t.Fatalf("kubernetes client: %v", err)
