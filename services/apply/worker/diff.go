@@ -128,29 +128,29 @@ func (w *worker) diff(ctx context.Context, app string, res *ferryv1.DiffResponse
 	if err != nil {
 		return err
 	}
-	if ds.GetDeleted() {
-		// Removed from the registry: everything it owns goes, with prune.
-		if ds.GetSync().GetPrune() {
-			res.Objects = w.kube.pruneDiffs(ctx, app, inv.objects)
+	// An app removed from the registry desires nothing: with prune,
+	// everything it owns goes.
+	var current []*ferryv1.ObjectRef
+	if !ds.GetDeleted() {
+		data, err := bundle.Load(ctx, w.js, ds)
+		if err != nil {
+			return fmt.Errorf("load the manifests of %s at %s: %w", app, ds.GetRevision(), err)
 		}
-		return nil
-	}
-	data, err := bundle.Load(ctx, w.js, ds)
-	if err != nil {
-		return fmt.Errorf("load the manifests of %s at %s: %w", app, ds.GetRevision(), err)
-	}
-	objs, err := w.kube.prepare(ds, data)
-	if err != nil {
-		return fmt.Errorf("revision %s of %s: %w", ds.GetRevision(), app, err)
-	}
-	res.Objects = w.kube.objectDiffs(ctx, objs, ignoreRules(ds.GetIgnoreDifferences()))
-	if ds.GetSync().GetPrune() {
-		current := make([]*ferryv1.ObjectRef, len(objs))
+		objs, err := w.kube.prepare(ds, data)
+		if err != nil {
+			return fmt.Errorf("revision %s of %s: %w", ds.GetRevision(), app, err)
+		}
+		res.Objects = w.kube.objectDiffs(ctx, objs, ignoreRules(ds.GetIgnoreDifferences()))
+		current = make([]*ferryv1.ObjectRef, len(objs))
 		for i, u := range objs {
 			current[i] = refOf(u)
 		}
+	}
+	if ds.GetSync().GetPrune() {
 		res.Objects = append(res.Objects, w.kube.pruneDiffs(ctx, app, missing(inv.objects, current))...)
 	}
+	// pruneDiffs leaves out what it had no time to read, so an ended
+	// ctx makes the whole answer an error rather than a short list.
 	return ctx.Err()
 }
 
