@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -116,14 +115,10 @@ func changeOf(ev fleet.Event) change {
 	return c
 }
 
-// writeEvent writes one SSE event named "change".
-func writeEvent(w io.Writer, ev fleet.Event) error {
-	data, err := json.Marshal(changeOf(ev))
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
-	_, err = fmt.Fprintf(w, "event: change\ndata: %s\n\n", data)
-	return err
+// eventBlock is one SSE event named "change".
+func eventBlock(ev fleet.Event) string {
+	data, _ := json.Marshal(changeOf(ev)) // a struct of strings always encodes
+	return "event: change\ndata: " + string(data) + "\n\n"
 }
 
 // writeDeadline bounds one write to a browser, so a stuck one is dropped.
@@ -150,12 +145,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	flush := func() bool {
-		return rc.Flush() == nil
+	// send writes one block within writeDeadline, so a stuck browser is
+	// dropped, and flushes it.
+	send := func(block string) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(writeDeadline))
+		_, err := io.WriteString(w, block)
+		return err == nil && rc.Flush() == nil
 	}
-	_ = rc.SetWriteDeadline(time.Now().Add(writeDeadline))
 	// retry: the browser reconnects after 2 s when the stream breaks.
-	if _, err := io.WriteString(w, "retry: 2000\n: connected\n\n"); err != nil || !flush() {
+	if !send("retry: 2000\n: connected\n\n") {
 		return
 	}
 	tick := time.NewTicker(s.opts.Heartbeat)
@@ -165,16 +163,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case ev, ok := <-sub.ch:
-			if !ok {
-				return // the server is shutting down
-			}
-			_ = rc.SetWriteDeadline(time.Now().Add(writeDeadline))
-			if writeEvent(w, ev) != nil || !flush() {
-				return
+			if !ok || !send(eventBlock(ev)) {
+				return // !ok: the server is shutting down
 			}
 		case t := <-tick.C:
-			_ = rc.SetWriteDeadline(time.Now().Add(writeDeadline))
-			if _, err := fmt.Fprintf(w, ": heartbeat %s\n\n", t.UTC().Format(time.RFC3339)); err != nil || !flush() {
+			if !send(": heartbeat " + t.UTC().Format(time.RFC3339) + "\n\n") {
 				return
 			}
 		}
