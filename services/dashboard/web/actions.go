@@ -12,6 +12,10 @@ import (
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
 
+// readOnlyMessage answers a login or an action on a dashboard without
+// an operator token.
+const readOnlyMessage = "this dashboard is read-only: start it with --operator-token-file to allow operator actions"
+
 // loginView is the login page's content.
 type loginView struct {
 	Next  string
@@ -27,7 +31,7 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 // login serves POST /login: a right token and a name set the session cookie.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if s.auth == nil {
-		s.fail(w, r, http.StatusForbidden, "this dashboard is read-only: start it with --operator-token-file to allow operator actions")
+		s.fail(w, r, http.StatusForbidden, readOnlyMessage)
 		return
 	}
 	if err := sameOrigin(r); err != nil {
@@ -71,7 +75,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 // the session's CSRF token, from this site. Otherwise it answers 403.
 func (s *Server) operator(w http.ResponseWriter, r *http.Request) (*session, bool) {
 	if s.auth == nil {
-		s.fail(w, r, http.StatusForbidden, "this dashboard is read-only: start it with --operator-token-file to allow operator actions")
+		s.fail(w, r, http.StatusForbidden, readOnlyMessage)
 		return nil, false
 	}
 	sess := s.auth.sessionOf(r)
