@@ -102,6 +102,28 @@ func (c *Client) Deployment(ctx context.Context, app, clusterName string) (*Depl
 	return &ds[0], nil
 }
 
+// ClustersOf returns, sorted, the clusters app has a desired state or a
+// result in. It reads only the streams' subject counts, not the messages.
+func (c *Client) ClustersOf(ctx context.Context, app string) ([]string, error) {
+	var out []string
+	for _, s := range []struct{ stream, filter string }{
+		{subject.StreamDesired, subject.DesiredMatching("", app)},
+		{subject.StreamStatus, subject.StatusMatching("", app)},
+	} {
+		subjects, err := c.subjects(ctx, s.stream, s.filter)
+		if err != nil {
+			return nil, err
+		}
+		for subj := range subjects {
+			if cl, a, err := subject.ClusterApp(subj); err == nil && a == app {
+				out = append(out, cl)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
 // setDesired records m as the newest desired state.
 func (d *Deployment) setDesired(m stored) error {
 	ds := &ferryv1.DesiredState{}

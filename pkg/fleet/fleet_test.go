@@ -134,6 +134,11 @@ func TestDeploymentsDeriveState(t *testing.T) {
 	if err != nil || len(only) != 1 || only[0].Cluster != "staging" {
 		t.Errorf("filter by cluster = %+v, %v", only, err)
 	}
+	for app, want := range map[string]string{"web": "prod staging", "ui": "prod", "nope": ""} {
+		if got, err := e.c.ClustersOf(t.Context(), app); err != nil || strings.Join(got, " ") != want {
+			t.Errorf("ClustersOf(%s) = %v, %v, want %q", app, got, err, want)
+		}
+	}
 }
 
 func TestDeploymentsEmpty(t *testing.T) {

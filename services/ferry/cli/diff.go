@@ -114,16 +114,12 @@ func (e *env) clustersOf(ctx context.Context, c *fleet.Client, app string) ([]st
 	if e.cluster != "" {
 		return []string{e.cluster}, nil
 	}
-	ds, err := c.Deployments(ctx, fleet.Filter{App: app})
+	out, err := c.ClustersOf(ctx, app)
 	if err != nil {
 		return nil, err
 	}
-	if len(ds) == 0 {
+	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: app %q is deployed to no cluster: check the name with ferry get apps, or name one with --cluster", fleet.ErrNotFound, app)
-	}
-	out := make([]string, len(ds))
-	for i, d := range ds {
-		out[i] = d.Cluster
 	}
 	return out, nil
 }
