@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ferrycd/ferry/pkg/fleet"
+	"github.com/ferrycd/ferry/services/ferry/cli"
 )
 
 // TestDeployedApp: every read command's output for an app that deployed
@@ -59,6 +60,12 @@ func TestDeployedApp(t *testing.T) {
 		jsonOf(t, &cls, "get", "clusters")
 		if len(cls.Clusters) == 0 || cls.Clusters[0].Cluster != clusterName || !cls.Clusters[0].Alive || cls.Clusters[0].Version == "" {
 			t.Errorf("clusters json: %+v", cls)
+		}
+		if one := ok(t, "get", "clusters", clusterName); len(rowOf(t, one, clusterName)) != 5 || strings.Count(one, "\n") != 2 {
+			t.Errorf("get clusters %s:\n%s", clusterName, one)
+		}
+		if r := ferry(t, "get", "clusters", "nowhere"); r.code != cli.ExitError || !strings.Contains(r.err, `no worker of cluster "nowhere" has ever sent a heartbeat`) {
+			t.Errorf("get clusters of an unknown cluster: exit %d, stderr %q", r.code, r.err)
 		}
 	})
 

@@ -3,8 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/ferrycd/ferry/pkg/fleet"
@@ -24,15 +24,22 @@ type clusterView struct {
 
 // renderClusters prints `get clusters`.
 func (e *env) renderClusters(ctx context.Context, c *fleet.Client) ([]byte, error) {
-	cls, err := c.Clusters(ctx)
-	if err != nil {
-		return nil, err
-	}
+	var (
+		cls []fleet.Cluster
+		err error
+	)
 	if e.cluster != "" {
-		cls = slices.DeleteFunc(cls, func(cl fleet.Cluster) bool { return cl.Name != e.cluster })
-		if len(cls) == 0 {
+		var cl fleet.Cluster
+		cl, err = c.Cluster(ctx, e.cluster)
+		if errors.Is(err, fleet.ErrNotFound) {
 			return nil, fmt.Errorf("%w: no worker of cluster %q has ever sent a heartbeat: start its apply worker", fleet.ErrNotFound, e.cluster)
 		}
+		if err != nil {
+			return nil, err
+		}
+		cls = []fleet.Cluster{cl}
+	} else if cls, err = c.Clusters(ctx); err != nil {
+		return nil, err
 	}
 	views := make([]clusterView, len(cls))
 	for i, cl := range cls {
