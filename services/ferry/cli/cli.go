@@ -61,16 +61,16 @@ type command func(ctx context.Context, e *env, args []string) error
 // commands maps each command name to its implementation.
 var commands = map[string]command{
 	"get":      runGet,
-	"status":   runStatus,
-	"history":  runHistory,
-	"diff":     runDiff,
+	"status":   readOne("APP", runStatus),
+	"history":  readOne("APP", runHistory),
+	"diff":     readOne("APP", runDiff),
 	"sync":     runVerb,
 	"rollback": runVerb,
 	"suspend":  runVerb,
 	"resume":   runVerb,
 	"unpin":    runVerb,
 	"events":   runEvents,
-	"trace":    runTrace,
+	"trace":    readOne("PUSH-ID or COMMIT", runTrace),
 }
 
 // IsCommand reports whether name is one of the CLI's commands.

@@ -31,13 +31,7 @@ type objectDiffView struct {
 }
 
 // runDiff is `ferry diff APP [--cluster C]`.
-func runDiff(ctx context.Context, e *env, args []string) error {
-	r, cancel, err := e.startRead(ctx, args, "APP")
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	app, c, ctx := r.arg, r.c, r.ctx
+func runDiff(ctx context.Context, e *env, c *fleet.Client, app string) error {
 	clusters, err := e.clustersOf(ctx, c, app)
 	if err != nil {
 		return err

@@ -164,27 +164,22 @@ func (e *env) withTimeout(ctx context.Context, def time.Duration) (context.Conte
 	return context.WithTimeout(ctx, def)
 }
 
-// readCall is what a command taking one argument starts with: the
-// argument, a connected client and a context bounded by --timeout.
-type readCall struct {
-	arg string
-	c   *fleet.Client
-	ctx context.Context
-}
-
-// startRead parses the one argument (named what in errors), connects and
-// bounds ctx by --timeout or defaultTimeout; call cancel when done.
-func (e *env) startRead(ctx context.Context, args []string, what string) (readCall, context.CancelFunc, error) {
-	arg, err := oneArg(args, what)
-	if err != nil {
-		return readCall{}, nil, err
+// readOne is a command taking one argument (named what in errors) that
+// reads through a connected client, within --timeout or defaultTimeout.
+func readOne(what string, run func(ctx context.Context, e *env, c *fleet.Client, arg string) error) command {
+	return func(ctx context.Context, e *env, args []string) error {
+		arg, err := oneArg(args, what)
+		if err != nil {
+			return err
+		}
+		c, err := e.client(ctx)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := e.withTimeout(ctx, defaultTimeout)
+		defer cancel()
+		return run(ctx, e, c, arg)
 	}
-	c, err := e.client(ctx)
-	if err != nil {
-		return readCall{}, nil, err
-	}
-	ctx, cancel := e.withTimeout(ctx, defaultTimeout)
-	return readCall{arg: arg, c: c, ctx: ctx}, cancel, nil
 }
 
 // oneArg returns the single argument a command takes, e.g. APP.

@@ -37,13 +37,7 @@ type destinationView struct {
 }
 
 // runStatus is `ferry status APP [--cluster C]`.
-func runStatus(ctx context.Context, e *env, args []string) error {
-	r, cancel, err := e.startRead(ctx, args, "APP")
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	app, c, ctx := r.arg, r.c, r.ctx
+func runStatus(ctx context.Context, e *env, c *fleet.Client, app string) error {
 	ds, err := c.Deployments(ctx, fleet.Filter{App: app, Cluster: e.cluster})
 	if err != nil {
 		return err
@@ -145,13 +139,7 @@ type revisionView struct {
 }
 
 // runHistory is `ferry history APP [--cluster C]`.
-func runHistory(ctx context.Context, e *env, args []string) error {
-	r, cancel, err := e.startRead(ctx, args, "APP")
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	app, c, ctx := r.arg, r.c, r.ctx
+func runHistory(ctx context.Context, e *env, c *fleet.Client, app string) error {
 	revs, err := c.History(ctx, app, fleet.Filter{Cluster: e.cluster})
 	if err != nil {
 		return err

@@ -30,13 +30,7 @@ type spanView struct {
 }
 
 // runTrace is `ferry trace PUSH-ID|COMMIT`.
-func runTrace(ctx context.Context, e *env, args []string) error {
-	r, cancel, err := e.startRead(ctx, args, "PUSH-ID or COMMIT")
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	ref, c, ctx := r.arg, r.c, r.ctx
+func runTrace(ctx context.Context, e *env, c *fleet.Client, ref string) error {
 	traceID, spans, err := c.Trace(ctx, ref)
 	if err != nil {
 		return err
