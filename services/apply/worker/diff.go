@@ -67,8 +67,17 @@ func (w *worker) startQueries(ctx context.Context) (stop func(), err error) {
 	}
 	log.Info("answering diff queries", "subject", sub.Subject)
 	return func() {
+		closed := sub.StatusChanged(nats.SubscriptionClosed)
 		if err := sub.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			log.Warn("stop diff queries", "error", err)
+		}
+		// Drain returns at once; queries already delivered still reach
+		// the callback, each starting a diff, until the subscription
+		// closes. Only then does wg count every diff in progress.
+		select {
+		case <-closed:
+		case <-time.After(drainTimeout):
+			log.Warn("diff queries did not drain in time", "timeout", drainTimeout)
 		}
 		wg.Wait()
 	}, nil
