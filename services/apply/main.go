@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -103,7 +104,12 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	defer func() { _ = shutdown(context.Background()) }()
+	defer func() {
+		// Bounded: NATS's flush needs a deadline, and OTLP must not hold up exit.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = shutdown(sctx)
+	}()
 	// A worker with its own restricted identity may not manage streams;
 	// ingest and render create them.
 	if o.nkeySeed == "" {
