@@ -90,18 +90,6 @@ func (c *Client) Deployments(ctx context.Context, f Filter) ([]Deployment, error
 	return out, nil
 }
 
-// Deployment returns app in cluster, or an error wrapping ErrNotFound.
-func (c *Client) Deployment(ctx context.Context, app, clusterName string) (*Deployment, error) {
-	ds, err := c.Deployments(ctx, Filter{App: app, Cluster: clusterName})
-	if err != nil {
-		return nil, err
-	}
-	if len(ds) == 0 {
-		return nil, fmt.Errorf("%w: app %q has no desired state or result in cluster %q", ErrNotFound, app, clusterName)
-	}
-	return &ds[0], nil
-}
-
 // ClustersOf returns, sorted, the clusters app has a desired state or a
 // result in. It reads only the streams' subject counts, not the messages.
 func (c *Client) ClustersOf(ctx context.Context, app string) ([]string, error) {
