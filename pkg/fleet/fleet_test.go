@@ -311,3 +311,33 @@ func TestDeploymentsCarryControls(t *testing.T) {
 		t.Errorf("a cluster without controls: %v", err)
 	}
 }
+
+func TestEventsReadsWhatIsStored(t *testing.T) {
+	e := newEnv(t)
+	if evs, err := e.c.Events(t.Context(), Filter{}, time.Time{}); err != nil || len(evs) != 0 {
+		t.Fatalf("no events stored: %v, %v", evs, err)
+	}
+	e.publish(subject.Desired("prod", "web"), desired("prod", "web", "aaaaaaaa1", "sha256:1"))
+	e.publish(subject.Desired("prod", "other"), desired("prod", "other", "bbbbbbbb2", "sha256:2"))
+	e.publish(subject.Status("prod", "web"), result("prod", "web", "aaaaaaaa1", "sha256:1", ferryv1.Phase_PHASE_SUCCEEDED, 0))
+	evs, err := e.c.Events(t.Context(), Filter{App: "web"}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || evs[0].Kind != KindDesired || evs[1].Kind != KindStatus || evs[0].App != "web" {
+		t.Fatalf("events of web = %+v", evs)
+	}
+	if evs, err := e.c.Events(t.Context(), Filter{}, time.Now().Add(time.Hour)); err != nil || len(evs) != 0 {
+		t.Errorf("events since an hour ahead: %v, %v", evs, err)
+	}
+	// The short-lived consumers are gone once the read is done.
+	for _, st := range []string{subject.StreamDesired, subject.StreamStatus} {
+		s, err := e.js.Stream(t.Context(), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info, err := s.Info(t.Context()); err != nil || info.State.Consumers != 0 {
+			t.Errorf("%s keeps %d consumers (%v)", st, info.State.Consumers, err)
+		}
+	}
+}

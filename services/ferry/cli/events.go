@@ -1,21 +1,15 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/ferrycd/ferry/pkg/fleet"
 )
-
-// eventsIdle is how long `ferry events` without --follow waits for one
-// more stored event before it decides it has read them all.
-const eventsIdle = 500 * time.Millisecond
 
 // eventView is one event in -o json (one object per line) or yaml.
 type eventView struct {
@@ -42,13 +36,12 @@ func runEvents(ctx context.Context, e *env, args []string) error {
 	if e.since > 0 {
 		since = time.Now().Add(-e.since)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	evs, err := c.Follow(ctx, fleet.Filter{App: e.app, Cluster: e.cluster}, since)
-	if err != nil {
-		return err
-	}
+	f := fleet.Filter{App: e.app, Cluster: e.cluster}
 	if e.follow {
+		evs, err := c.Follow(ctx, f, since)
+		if err != nil {
+			return err
+		}
 		for ev := range evs {
 			if err := e.printEvent(ev); err != nil {
 				return err
@@ -57,27 +50,12 @@ func runEvents(ctx context.Context, e *env, args []string) error {
 		return ctx.Err()
 	}
 	// Without --follow: what is stored since --since, in time order.
-	var got []fleet.Event
-	limit := time.After(cmp.Or(e.timeout, defaultTimeout))
-	idle := time.NewTimer(eventsIdle)
-	defer idle.Stop()
-read:
-	for {
-		select {
-		case ev, ok := <-evs:
-			if !ok {
-				break read
-			}
-			got = append(got, ev)
-			idle.Reset(eventsIdle)
-		case <-idle.C:
-			break read
-		case <-limit:
-			break read
-		}
+	ctx, cancel := e.withTimeout(ctx, defaultTimeout)
+	defer cancel()
+	got, err := c.Events(ctx, f, time.Now().Add(-e.since))
+	if err != nil {
+		return err
 	}
-	cancel()
-	slices.SortStableFunc(got, func(a, b fleet.Event) int { return a.At.Compare(b.At) })
 	if len(got) == 0 && !e.structured() {
 		fmt.Fprintf(e.out, "No events in the last %s; ferry events --follow waits for new ones.\n", e.since)
 	}
