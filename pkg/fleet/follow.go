@@ -143,7 +143,7 @@ func (e Event) Summary() string {
 		return "drift    " + where + " " + DriftSummary(e.Drift)
 	case e.Command != nil:
 		c := e.Command
-		verb := strings.ToLower(strings.TrimPrefix(c.GetVerb().String(), "VERB_"))
+		verb := VerbName(c.GetVerb())
 		if c.GetRevision() != "" {
 			verb += " to " + Short(c.GetRevision())
 		}

@@ -37,6 +37,17 @@ func HealthName(h ferryv1.Health) string {
 	return strings.ToLower(strings.TrimPrefix(h.String(), "HEALTH_"))
 }
 
+// VerbName is a command verb in lowercase: "rollback".
+func VerbName(v ferryv1.Verb) string {
+	return strings.ToLower(strings.TrimPrefix(v.String(), "VERB_"))
+}
+
+// FirstLine is the first line of s, trimmed: a commit's subject.
+func FirstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
 // ActionName is an object action in lowercase: "created", "configured".
 func ActionName(a ferryv1.Action) string {
 	if a == ferryv1.Action_ACTION_UNSPECIFIED {
@@ -85,7 +96,7 @@ func ResultSummary(res *ferryv1.SyncResult) string {
 		b.WriteString(" (" + a + ")")
 	}
 	if m := res.GetMessage(); m != "" {
-		b.WriteString(": " + firstLine(m))
+		b.WriteString(": " + FirstLine(m))
 	}
 	return b.String()
 }
@@ -116,9 +127,4 @@ func DriftSummary(ev *ferryv1.DriftEvent) string {
 		state = "self-heal stopped: another writer keeps reverting"
 	}
 	return fmt.Sprintf("%s %d drifted (%s), %s", cmp.Or(Short(ev.GetRevision()), "-"), len(ev.GetObjects()), strings.Join(objs, "; "), state)
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
 }

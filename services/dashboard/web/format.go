@@ -165,17 +165,6 @@ func diffLines(diff string) []diffLine {
 	return out
 }
 
-// firstLine is the first line of s.
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return l
-}
-
-// verbName is a verb as a word: "rollback".
-func verbName(v ferryv1.Verb) string {
-	return strings.ToLower(strings.TrimPrefix(v.String(), "VERB_"))
-}
-
 // actionForm is one operator button: a form posting a command.
 type actionForm struct {
 	Session                             *session
@@ -204,9 +193,9 @@ func funcs() template.FuncMap {
 		"stamp":       stamp,
 		"unixNano":    unixNano,
 		"diffLines":   diffLines,
-		"firstLine":   firstLine,
+		"firstLine":   fleet.FirstLine,
 		"unixSec":     func(n int64) time.Time { return time.Unix(n, 0) },
-		"verbName":    verbName,
+		"verbName":    fleet.VerbName,
 		"act":         newAction,
 		"statusText":  http.StatusText,
 		"dur":         func(d cluster.Duration) string { return time.Duration(d).String() },

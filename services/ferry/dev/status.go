@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ferrycd/ferry/pkg/events"
+	"github.com/ferrycd/ferry/pkg/fleet"
 	"github.com/ferrycd/ferry/pkg/gitserver"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
@@ -98,17 +99,7 @@ func statusLine(res *ferryv1.SyncResult) string {
 		if !res.GetAwaitingHealth() && res.GetHealth() != ferryv1.Health_HEALTH_UNKNOWN {
 			return healthLine(head, res)
 		}
-		counts := map[string]int{}
-		for _, o := range res.GetObjects() {
-			counts[strings.ToLower(strings.TrimPrefix(o.GetAction().String(), "ACTION_"))]++
-		}
-		var parts []string
-		for _, a := range []string{"created", "configured", "unchanged", "deleted"} {
-			if counts[a] > 0 {
-				parts = append(parts, fmt.Sprintf("%d %s", counts[a], a))
-			}
-		}
-		line := fmt.Sprintf("✓ synced %s: %d objects (%s)%s", head, len(res.GetObjects()), strings.Join(parts, ", "), took)
+		line := fmt.Sprintf("✓ synced %s: %d objects (%s)%s", head, len(res.GetObjects()), fleet.Actions(res), took)
 		if res.GetAwaitingHealth() {
 			line += ", waiting for health"
 		}
@@ -116,7 +107,7 @@ func statusLine(res *ferryv1.SyncResult) string {
 	case ferryv1.Phase_PHASE_RENDER_FAILED:
 		return fmt.Sprintf("✗ render failed %s: %s %s", head, res.GetFile(), res.GetMessage())
 	default:
-		return fmt.Sprintf("✗ %s %s: %s", strings.ToLower(strings.TrimPrefix(res.GetPhase().String(), "PHASE_")), head, res.GetMessage())
+		return fmt.Sprintf("✗ %s %s: %s", fleet.PhaseName(res.GetPhase()), head, res.GetMessage())
 	}
 }
 
