@@ -19,7 +19,6 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/ferrycd/ferry/pkg/controlplane"
 	"github.com/ferrycd/ferry/pkg/gitserver"
 	"github.com/ferrycd/ferry/pkg/pushhook"
 	"github.com/ferrycd/ferry/pkg/telemetry"
@@ -40,25 +39,13 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "ferry-cli-")
+	w, err := harness.StartWithCluster(ctx, "ferry-cli-", harness.Config{Cluster: clusterName, HealthTimeout: 10 * time.Second})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: filepath.Join(dir, "cluster"), Progress: os.Stderr})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start control plane:", err)
-		return 1
-	}
-	defer func() { _ = cp.Stop() }()
-	kube = kubernetes.NewForConfigOrDie(cp.RESTConfig())
-	pipe, err = harness.Start(ctx, harness.Config{Dir: dir, Rest: cp.RESTConfig(), Cluster: clusterName, HealthTimeout: 10 * time.Second})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start pipeline:", err)
-		return 1
-	}
-	defer pipe.Close()
+	defer w.Close()
+	pipe, kube = w.Pipeline, w.Kube
 	// Spans of every service go to FERRY_TRACES, as in ferry dev.
 	shutdown, err := telemetry.Setup(ctx, "ferry-cli-test", telemetry.NATSSpans(pipe.NC, "ferry-cli-test"))
 	if err != nil {

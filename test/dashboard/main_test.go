@@ -20,7 +20,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/ferrycd/ferry/pkg/controlplane"
 	"github.com/ferrycd/ferry/pkg/fleet"
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/telemetry"
@@ -56,13 +55,6 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "ferry-dashboard-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-
 	// With a tracer, every deploy carries a trace id the pages show.
 	shutdown, err := telemetry.Setup(ctx, "ferry-dashboard-test", sdktrace.NewSimpleSpanProcessor(tracetest.NewInMemoryExporter()))
 	if err != nil {
@@ -71,19 +63,13 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = shutdown(context.Background()) }()
 
-	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: filepath.Join(dir, "cluster"), Progress: os.Stderr})
+	w, err := harness.StartWithCluster(ctx, "ferry-dashboard-", harness.Config{Cluster: "prod", HealthTimeout: time.Second})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "start control plane:", err)
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer func() { _ = cp.Stop() }()
-	kube = kubernetes.NewForConfigOrDie(cp.RESTConfig())
-	pipe, err = harness.Start(ctx, harness.Config{Dir: dir, Rest: cp.RESTConfig(), Cluster: "prod", HealthTimeout: time.Second})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start pipeline:", err)
-		return 1
-	}
-	defer pipe.Close()
+	defer w.Close()
+	pipe, kube = w.Pipeline, w.Kube
 
 	fc, err := fleet.NewClient(pipe.NC)
 	if err != nil {
@@ -119,7 +105,7 @@ func run(m *testing.M) int {
 		chromedp.ExecPath(chromium),
 		chromedp.NoSandbox, // the tests run as root
 		chromedp.WindowSize(1440, 900),
-		chromedp.UserDataDir(filepath.Join(dir, "chromium")),
+		chromedp.UserDataDir(filepath.Join(pipe.Dir, "chromium")),
 	)...)
 	defer stopChromium()
 	var closeBrowser context.CancelFunc

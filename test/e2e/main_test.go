@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/ferrycd/ferry/pkg/controlplane"
 	"github.com/ferrycd/ferry/pkg/telemetry"
 	"github.com/ferrycd/ferry/services/drift/config"
 	"github.com/ferrycd/ferry/test/harness"
@@ -33,27 +32,12 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "ferry-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
 	shutdown, err := telemetry.Setup(ctx, "ferry-e2e", sdktrace.NewSimpleSpanProcessor(spans))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer func() { _ = shutdown(context.Background()) }()
-
-	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: dir + "/cluster", Progress: os.Stderr})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start control plane:", err)
-		return 1
-	}
-	defer func() { _ = cp.Stop() }()
-	kube = kubernetes.NewForConfigOrDie(cp.RESTConfig())
-	dyn = dynamic.NewForConfigOrDie(cp.RESTConfig())
 
 	defer slack.Close()
 	drift, err := config.Parse([]byte(`routes:
@@ -64,12 +48,13 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "drift config:", err)
 		return 1
 	}
-	pipe, err = harness.Start(ctx, harness.Config{Dir: dir, Rest: cp.RESTConfig(), Cluster: "e2e",
-		HealthTimeout: time.Second, Drift: drift})
+	w, err := harness.StartWithCluster(ctx, "ferry-e2e-", harness.Config{Cluster: "e2e", HealthTimeout: time.Second, Drift: drift})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "start pipeline:", err)
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer pipe.Close()
+	defer w.Close()
+	pipe, kube = w.Pipeline, w.Kube
+	dyn = dynamic.NewForConfigOrDie(w.ControlPlane.RESTConfig())
 	return m.Run()
 }
