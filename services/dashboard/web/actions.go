@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ferrycd/ferry/pkg/fleet"
 	"github.com/ferrycd/ferry/pkg/subject"
@@ -43,7 +45,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := loginView{Next: localPath(r.PostFormValue("next")), Name: strings.TrimSpace(r.PostFormValue("name"))}
+	if wait := s.logins.wait(r); wait > 0 {
+		s.log.Warn("operator login throttled", "remote", r.RemoteAddr, "name", v.Name, "retry_after", wait.String())
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+		v.Error = "Too many wrong tokens from this address: try again in " + wait.String() + "."
+		s.render(w, r, http.StatusTooManyRequests, "login", page{Title: "Operator login", View: v})
+		return
+	}
 	if err := s.auth.checkToken(r.PostFormValue("token")); err != nil {
+		s.logins.failed(r)
 		s.log.Warn("operator login refused", "remote", r.RemoteAddr, "name", v.Name)
 		v.Error = "That is not the operator token. It is in the file given by --operator-token-file (ferry dev prints it)."
 		s.render(w, r, http.StatusUnauthorized, "login", page{Title: "Operator login", View: v})

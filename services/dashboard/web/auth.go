@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -169,9 +168,5 @@ func (a *auth) cookie(r *http.Request, value string) *http.Cookie {
 // requester names who asked for a command: the login name and the
 // address the request came from.
 func requester(s *session, r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return "dashboard:" + s.Name + "@" + host
+	return "dashboard:" + s.Name + "@" + clientAddr(r)
 }

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,4 +191,40 @@ func lastCommand(t *testing.T, js jetstream.JetStream, subj string) *ferryv1.Com
 		t.Fatal(err)
 	}
 	return &cmd
+}
+
+// TestLoginThrottle: after a few wrong tokens from one address even the
+// right token is refused with 429 and Retry-After until a try has
+// accrued; other addresses are not affected.
+func TestLoginThrottle(t *testing.T) {
+	opts := DefaultOptions()
+	opts.OperatorToken = testToken
+	e := start(t, opts)
+	var skew atomic.Int64
+	e.srv.logins.mu.Lock()
+	e.srv.logins.now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	e.srv.logins.mu.Unlock()
+	c := e.client()
+
+	for i := range loginBurst {
+		if code, body, _ := e.post(c, "/login", url.Values{"name": {"eve"}, "token": {"guess"}}); code != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d = %d, want 401\n%s", i+1, code, body)
+		}
+	}
+	code, body, resp := e.post(c, "/login", url.Values{"name": {"eve"}, "token": {testToken}})
+	if code != http.StatusTooManyRequests || !strings.Contains(body, "Too many wrong tokens") {
+		t.Fatalf("login after %d wrong tokens = %d, want 429\n%s", loginBurst, code, body)
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 || s > int(loginRefill/time.Second)+1 {
+		t.Errorf("Retry-After = %q, want 1-%d seconds", resp.Header.Get("Retry-After"), int(loginRefill/time.Second)+1)
+	}
+	// Another address may still log in.
+	if w := e.srv.logins.wait(&http.Request{RemoteAddr: "192.0.2.7:4000"}); w != 0 {
+		t.Errorf("another address waits %s, want 0", w)
+	}
+
+	skew.Store(int64(loginRefill))
+	if code, body, _ := e.post(c, "/login", url.Values{"name": {"eve"}, "token": {testToken}}); code != http.StatusSeeOther {
+		t.Errorf("login after %s = %d, want 303\n%s", loginRefill, code, body)
+	}
 }

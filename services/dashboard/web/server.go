@@ -26,6 +26,7 @@ type Server struct {
 	fleet   *fleet.Client
 	opts    Options
 	auth    *auth
+	logins  *loginThrottle
 	hub     *hub
 	pages   *pages
 	results *resultLog
@@ -45,8 +46,10 @@ func New(fc *fleet.Client, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{fleet: fc, opts: opts, auth: newAuth(opts.OperatorToken, opts.SessionTTL), hub: newHub(),
-		pages: p, results: newResultLog(), log: logging.Discard(), now: time.Now}, nil
+	s := &Server{fleet: fc, opts: opts, auth: newAuth(opts.OperatorToken, opts.SessionTTL), hub: newHub(),
+		pages: p, results: newResultLog(), log: logging.Discard(), now: time.Now}
+	s.logins = newLoginThrottle(func() time.Time { return s.now() })
+	return s, nil
 }
 
 // Handler routes every page, the event stream and the static files.
