@@ -6,6 +6,7 @@ require (
 	github.com/ferrycd/ferry/pkg v0.0.0
 	github.com/ferrycd/ferry/proto v0.0.0
 	github.com/nats-io/nats.go v1.55.0
+	golang.org/x/time v0.16.0
 	google.golang.org/protobuf v1.36.12
 )
 
@@ -23,7 +24,6 @@ require (
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/time v0.16.0 // indirect
 )
 
 replace github.com/ferrycd/ferry/pkg => ../../pkg
