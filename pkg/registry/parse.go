@@ -180,6 +180,8 @@ func (r *Registry) Validate() error {
 				if err := subject.ValidateName(d.Namespace); err != nil {
 					fail(field+".namespace", err)
 				}
+			} else if a.Sync.CreateNamespace {
+				fail(field+".namespace", errors.New("sync.createNamespace is on, so every destination needs a namespace to create"))
 			}
 			if d.Ref != "" {
 				if err := validateRef(d.Ref); err != nil {

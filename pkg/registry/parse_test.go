@@ -17,7 +17,7 @@ apps:
     destinations:
       - {cluster: staging, namespace: guestbook}
       - {cluster: prod, namespace: guestbook, ref: release, path: guestbook/overlays/prod, values: [values-prod.yaml], valuesObject: {replicas: 3}}
-    sync: {automated: true, prune: true, selfHeal: true}
+    sync: {automated: true, prune: true, selfHeal: true, createNamespace: true}
   - name: podinfo
     source: {repo: https://git.example.com/org/podinfo.git, path: ./deploy/}
     destinations:
@@ -36,7 +36,7 @@ func TestParseValid(t *testing.T) {
 	if gb == nil {
 		t.Fatal("guestbook missing")
 	}
-	want := SyncPolicy{Automated: true, Prune: true, SelfHeal: true}
+	want := SyncPolicy{Automated: true, Prune: true, SelfHeal: true, CreateNamespace: true}
 	if gb.Sync != want {
 		t.Errorf("sync = %+v, want %+v", gb.Sync, want)
 	}
@@ -98,6 +98,8 @@ apps:
 			[]string{`apps[0] "a": destinations: at least one destination`}, nil},
 		{"duplicate cluster", "apps:\n  - name: a\n    source: {repo: r, path: p}\n    destinations: [{cluster: c}, {cluster: c}]\n",
 			[]string{`destinations[1].cluster: "c" is already a destination at destinations[0]`}, nil},
+		{"createNamespace without a namespace", "apps:\n  - name: a\n    source: {repo: r, path: p}\n    destinations: [{cluster: c}]\n    sync: {createNamespace: true}\n",
+			[]string{`destinations[0].namespace: `, `createNamespace`}, nil},
 		{"bad namespace", "apps:\n  - name: a\n    source: {repo: r, path: p}\n    destinations: [{cluster: c, namespace: Kube_System}]\n",
 			[]string{`destinations[0].namespace: `}, subject.ErrInvalidName},
 		{"escaping path", "apps:\n  - name: a\n    source: {repo: r, path: ../etc}\n    destinations: [{cluster: c}]\n",

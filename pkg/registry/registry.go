@@ -106,6 +106,10 @@ type SyncPolicy struct {
 	Prune bool `json:"prune,omitempty" yaml:"prune,omitempty"`
 	// SelfHeal reverts drift as soon as it is detected.
 	SelfHeal bool `json:"selfHeal,omitempty" yaml:"selfHeal,omitempty"`
+	// CreateNamespace creates each destination's namespace when it does
+	// not exist (Argo CD's CreateNamespace=true). Ferry never deletes a
+	// namespace it created this way.
+	CreateNamespace bool `json:"createNamespace,omitempty" yaml:"createNamespace,omitempty"`
 }
 
 // RefFor returns the branch destination d follows: its override, else the

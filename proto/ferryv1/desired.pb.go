@@ -26,12 +26,15 @@ const (
 
 // SyncPolicy says how an app's destinations are reconciled.
 type SyncPolicy struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Automated     bool                   `protobuf:"varint,1,opt,name=automated,proto3" json:"automated,omitempty"`
-	Prune         bool                   `protobuf:"varint,2,opt,name=prune,proto3" json:"prune,omitempty"`
-	SelfHeal      bool                   `protobuf:"varint,3,opt,name=self_heal,json=selfHeal,proto3" json:"self_heal,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Automated bool                   `protobuf:"varint,1,opt,name=automated,proto3" json:"automated,omitempty"`
+	Prune     bool                   `protobuf:"varint,2,opt,name=prune,proto3" json:"prune,omitempty"`
+	SelfHeal  bool                   `protobuf:"varint,3,opt,name=self_heal,json=selfHeal,proto3" json:"self_heal,omitempty"`
+	// Create the app's namespace when it does not exist, as Argo CD's
+	// CreateNamespace=true does. The namespace is never pruned.
+	CreateNamespace bool `protobuf:"varint,4,opt,name=create_namespace,json=createNamespace,proto3" json:"create_namespace,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SyncPolicy) Reset() {
@@ -81,6 +84,13 @@ func (x *SyncPolicy) GetPrune() bool {
 func (x *SyncPolicy) GetSelfHeal() bool {
 	if x != nil {
 		return x.SelfHeal
+	}
+	return false
+}
+
+func (x *SyncPolicy) GetCreateNamespace() bool {
+	if x != nil {
+		return x.CreateNamespace
 	}
 	return false
 }
@@ -362,12 +372,13 @@ var File_ferry_v1_desired_proto protoreflect.FileDescriptor
 
 const file_ferry_v1_desired_proto_rawDesc = "" +
 	"\n" +
-	"\x16ferry/v1/desired.proto\x12\bferry.v1\x1a\x13ferry/v1/push.proto\"]\n" +
+	"\x16ferry/v1/desired.proto\x12\bferry.v1\x1a\x13ferry/v1/push.proto\"\x88\x01\n" +
 	"\n" +
 	"SyncPolicy\x12\x1c\n" +
 	"\tautomated\x18\x01 \x01(\bR\tautomated\x12\x14\n" +
 	"\x05prune\x18\x02 \x01(\bR\x05prune\x12\x1b\n" +
-	"\tself_heal\x18\x03 \x01(\bR\bselfHeal\"\xbf\x04\n" +
+	"\tself_heal\x18\x03 \x01(\bR\bselfHeal\x12)\n" +
+	"\x10create_namespace\x18\x04 \x01(\bR\x0fcreateNamespace\"\xbf\x04\n" +
 	"\fDesiredState\x12\x10\n" +
 	"\x03app\x18\x01 \x01(\tR\x03app\x12\x18\n" +
 	"\acluster\x18\x02 \x01(\tR\acluster\x12\x1c\n" +

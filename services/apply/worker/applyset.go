@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -158,7 +159,7 @@ func (k *kube) checkAll(ctx context.Context, plans []*planned, defs setDefinitio
 		case defs.needsSetDefinition(p.obj, err):
 			p.deferred = true
 		default:
-			p.action, p.err = ferryv1.Action_ACTION_FAILED, err
+			p.action, p.err = ferryv1.Action_ACTION_FAILED, namespaceHint(p.obj, err)
 		}
 	})
 }
@@ -263,6 +264,21 @@ func gate(ctx context.Context, plans []*planned) error {
 		return err
 	}
 	return ctx.Err()
+}
+
+// nothingApplied reports whether err is the dry-run gate's refusal and
+// no object of plans was sent to the API server.
+func nothingApplied(plans []*planned, err error) bool {
+	var se *setError
+	if !errors.As(err, &se) || se.step != "dry run" {
+		return false
+	}
+	for _, p := range plans {
+		if p.applied {
+			return false
+		}
+	}
+	return true
 }
 
 // failures returns a *setError for the FAILED plans, or nil.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -29,7 +30,8 @@ func (k *kube) applyRevision(ctx context.Context, ds *ferryv1.DesiredState, data
 	for i, u := range objs {
 		current[i] = refOf(u)
 	}
-	if len(missing(current, inv.objects)) > 0 {
+	recorded := len(missing(current, inv.objects)) > 0
+	if recorded {
 		// Record new objects before they exist, so that no crash can leave
 		// an applied object that no inventory knows of. The digest is
 		// cleared: until this sync ends the cluster is between revisions.
@@ -38,9 +40,30 @@ func (k *kube) applyRevision(ctx context.Context, ds *ferryv1.DesiredState, data
 			return nil, nil, err
 		}
 	}
-	plans, err := k.applySet(ctx, objs)
-	res.Objects = planResults(plans, err)
+	// The app's namespace, when Ferry is to create it, is applied with
+	// the set but stays out of the inventory: it is never pruned.
+	set := objs
+	created, err := k.namespaceToCreate(ctx, ds, objs)
 	if err != nil {
+		return nil, nil, err
+	}
+	if created != nil {
+		set = append(slices.Clip(objs), created)
+	}
+	plans, err := k.applySet(ctx, set)
+	res.Objects = planResults(plans, err)
+	if created != nil {
+		markCreatedNamespace(res.Objects, created)
+	}
+	if err != nil {
+		if recorded && nothingApplied(plans, err) {
+			// The gate refused the revision before anything was sent: the
+			// cluster is still at inv, so the next sync must not prune the
+			// objects recorded for this one.
+			if serr := k.saveInventory(ctx, app, inv); serr != nil {
+				err = errors.Join(err, serr)
+			}
+		}
 		return nil, nil, fmt.Errorf("apply: %w", err)
 	}
 	if ds.GetSync().GetPrune() {

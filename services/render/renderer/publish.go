@@ -36,7 +36,7 @@ func (r *renderer) publishDesired(ctx context.Context, ev *ferryv1.PushEvent, t 
 		Path:              e.PathFor(t.dest),
 		Ref:               e.RefFor(t.dest),
 		PushId:            ev.GetId(),
-		Sync:              &ferryv1.SyncPolicy{Automated: e.Sync.Automated, Prune: e.Sync.Prune, SelfHeal: e.Sync.SelfHeal},
+		Sync:              syncPolicy(e.Sync),
 		Tool:              tool,
 		RenderedUnixNano:  time.Now().UnixNano(),
 		ReceivedUnixNano:  ev.GetReceivedUnixNano(),
@@ -100,7 +100,7 @@ func (r *renderer) publishDeleted(ctx context.Context, ev *ferryv1.PushEvent, ap
 		Path:             last.GetPath(),
 		Ref:              last.GetRef(),
 		PushId:           ev.GetId(),
-		Sync:             &ferryv1.SyncPolicy{Automated: e.Sync.Automated, Prune: e.Sync.Prune, SelfHeal: e.Sync.SelfHeal},
+		Sync:             syncPolicy(e.Sync),
 		Tool:             last.GetTool(),
 		Deleted:          true,
 		RenderedUnixNano: time.Now().UnixNano(),
@@ -166,4 +166,9 @@ func ignoreRules(in []registry.IgnoreDifference) []*ferryv1.IgnoreRule {
 
 func sameIgnoreRules(a, b []*ferryv1.IgnoreRule) bool {
 	return slices.EqualFunc(a, b, func(x, y *ferryv1.IgnoreRule) bool { return proto.Equal(x, y) })
+}
+
+// syncPolicy is the wire form of an app's sync policy.
+func syncPolicy(p registry.SyncPolicy) *ferryv1.SyncPolicy {
+	return &ferryv1.SyncPolicy{Automated: p.Automated, Prune: p.Prune, SelfHeal: p.SelfHeal, CreateNamespace: p.CreateNamespace}
 }

@@ -27,8 +27,8 @@ func TestPushRendersEachDestination(t *testing.T) {
     destinations:
       - {cluster: staging, namespace: guestbook}
       - {cluster: prod, namespace: gb-prod, path: guestbook/prod}
-      - {cluster: edge, ref: release}
-    sync: {automated: true, prune: true}
+      - {cluster: edge, namespace: edge, ref: release}
+    sync: {automated: true, prune: true, createNamespace: true}
 `)})
 	e.waitSettled()
 	if got := e.kvApps(); !slices.Equal(got, []string{"guestbook"}) {
@@ -56,7 +56,7 @@ func TestPushRendersEachDestination(t *testing.T) {
 	}
 	want := &ferryv1.DesiredState{App: "guestbook", Cluster: "staging", Namespace: "guestbook", Revision: sha,
 		RepoUrl: apps.URL, Path: "guestbook", Ref: "main", PushId: ev.GetId(), Tool: "plain",
-		ReceivedUnixNano: ev.GetReceivedUnixNano(), Sync: &ferryv1.SyncPolicy{Automated: true, Prune: true}}
+		ReceivedUnixNano: ev.GetReceivedUnixNano(), Sync: &ferryv1.SyncPolicy{Automated: true, Prune: true, CreateNamespace: true}}
 	got := &ferryv1.DesiredState{App: staging.App, Cluster: staging.Cluster, Namespace: staging.Namespace, Revision: staging.Revision,
 		RepoUrl: staging.RepoUrl, Path: staging.Path, Ref: staging.Ref, PushId: staging.PushId, Tool: staging.Tool,
 		ReceivedUnixNano: staging.ReceivedUnixNano, Sync: staging.Sync}
