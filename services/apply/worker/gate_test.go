@@ -155,7 +155,7 @@ func TestOneAppToTwoClusters(t *testing.T) {
 			t.Errorf("%s: replicas %d, want %d (its own desired state only)", cluster, got, replicas[cluster])
 		}
 		var inv corev1.ConfigMap
-		if err := kc.Get(t.Context(), client.ObjectKey{Namespace: InventoryNamespace, Name: InventoryName(app)}, &inv); err != nil {
+		if err := kc.Get(t.Context(), client.ObjectKey{Namespace: InventoryNamespace, Name: InventoryName(cluster, app)}, &inv); err != nil {
 			t.Errorf("%s: inventory: %v", cluster, err)
 		} else if inv.Data[inventoryRevision] != "r-"+cluster {
 			t.Errorf("%s: inventory revision %q, want %q", cluster, inv.Data[inventoryRevision], "r-"+cluster)

@@ -31,9 +31,18 @@ const (
 	inventoryObjects   = "objects"
 )
 
-// InventoryName is the name of app's inventory ConfigMap in
-// InventoryNamespace.
-func InventoryName(app string) string { return "ferry-inventory-" + app }
+// InventoryName is the name of the inventory ConfigMap in
+// InventoryNamespace of app as Ferry cluster cluster delivers it. The
+// cluster is part of the name because two Ferry clusters may be one
+// Kubernetes cluster (staging and qa in namespaces of one cluster, say):
+// each worker must know only what it applied, or one would prune the
+// other's objects. The dots cannot occur in either name, so no two
+// pairs share an inventory.
+func InventoryName(cluster, app string) string { return "ferry-inventory." + cluster + "." + app }
+
+// legacyInventoryName is the name inventories had before they were per
+// cluster; loadInventory moves such an inventory to InventoryName.
+func legacyInventoryName(app string) string { return "ferry-inventory-" + app }
 
 // inventory is the set of objects Ferry applied for one app, with the
 // revision and digest that the cluster is known to be at. An empty digest
@@ -44,16 +53,47 @@ type inventory struct {
 	objects                     []*ferryv1.ObjectRef
 }
 
-// loadInventory reads app's inventory; a missing one is empty, not an error.
+// loadInventory reads app's inventory; a missing one is empty, not an
+// error. An inventory under its legacy name is moved to its name now.
 func (k *kube) loadInventory(ctx context.Context, app string) (*inventory, error) {
 	var cm corev1.ConfigMap
-	err := k.client.Get(ctx, client.ObjectKey{Namespace: InventoryNamespace, Name: InventoryName(app)}, &cm)
+	err := k.client.Get(ctx, client.ObjectKey{Namespace: InventoryNamespace, Name: InventoryName(k.cluster, app)}, &cm)
 	if apierrors.IsNotFound(err) {
-		return &inventory{}, nil
+		return k.migrateInventory(ctx, app)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read inventory of %s: %w", app, err)
 	}
+	return decodeInventory(app, &cm)
+}
+
+// migrateInventory moves app's inventory from its legacy name, if there
+// is one, to InventoryName, and returns it; an empty inventory otherwise.
+// Written first and deleted after, so a crash in between loses nothing.
+func (k *kube) migrateInventory(ctx context.Context, app string) (*inventory, error) {
+	legacy := &corev1.ConfigMap{}
+	err := k.client.Get(ctx, client.ObjectKey{Namespace: InventoryNamespace, Name: legacyInventoryName(app)}, legacy)
+	if apierrors.IsNotFound(err) {
+		return &inventory{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read legacy inventory of %s: %w", app, err)
+	}
+	inv, err := decodeInventory(app, legacy)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.saveInventory(ctx, app, inv); err != nil {
+		return nil, err
+	}
+	if err := k.client.Delete(ctx, legacy); err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("delete legacy inventory of %s: %w", app, err)
+	}
+	return inv, nil
+}
+
+// decodeInventory reads an inventory ConfigMap of app.
+func decodeInventory(app string, cm *corev1.ConfigMap) (*inventory, error) {
 	inv := &inventory{
 		revision:  cm.Data[inventoryRevision],
 		digest:    cm.Data[inventoryDigest],
@@ -81,8 +121,8 @@ func (k *kube) saveInventory(ctx context.Context, app string, inv *inventory) er
 	cm.SetAPIVersion("v1")
 	cm.SetKind("ConfigMap")
 	cm.SetNamespace(InventoryNamespace)
-	cm.SetName(InventoryName(app))
-	cm.SetLabels(map[string]string{LabelManagedBy: managedByValue, LabelInventory: app})
+	cm.SetName(InventoryName(k.cluster, app))
+	cm.SetLabels(map[string]string{LabelManagedBy: managedByValue, LabelInventory: app, LabelCluster: k.cluster})
 	cm.Object["data"] = map[string]any{
 		inventoryRevision:  inv.revision,
 		inventoryDigest:    inv.digest,
@@ -121,7 +161,7 @@ func (k *kube) ensureInventoryNamespace(ctx context.Context) error {
 // deleteInventory removes app's inventory: Ferry no longer owns anything
 // of the app.
 func (k *kube) deleteInventory(ctx context.Context, app string) error {
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: InventoryNamespace, Name: InventoryName(app)}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: InventoryNamespace, Name: InventoryName(k.cluster, app)}}
 	if err := k.client.Delete(ctx, cm); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete inventory of %s: %w", app, err)
 	}

@@ -29,6 +29,8 @@ type kube struct {
 	manager      *ssa.ResourceManager
 	fieldManager string
 	workers      int
+	// cluster is the Ferry cluster name this worker serves.
+	cluster string
 }
 
 // newKube builds a controller-runtime client with a lazily discovering
@@ -57,7 +59,7 @@ func newKube(cfg *rest.Config, opts Options) (*kube, error) {
 	m.SetConcurrency(objectConcurrency)
 	return &kube{
 		mapper: mapper, client: c, poller: poller, manager: m,
-		fieldManager: opts.FieldManager, workers: objectConcurrency,
+		fieldManager: opts.FieldManager, workers: objectConcurrency, cluster: opts.Cluster,
 	}, nil
 }
 

@@ -16,6 +16,8 @@ const (
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	// LabelApp names the Ferry app an object belongs to.
 	LabelApp = ownerGroup + "/app"
+	// LabelCluster names the Ferry cluster whose worker applied an object.
+	LabelCluster = ownerGroup + "/cluster"
 	// managedByValue is the value of LabelManagedBy.
 	managedByValue = "ferry"
 )
@@ -43,19 +45,21 @@ func (k *kube) prepare(ds *ferryv1.DesiredState, data []byte) ([]*unstructured.U
 				u.SetNamespace(ds.GetNamespace())
 			}
 		}
-		label(u, ds)
+		label(u, ds.GetApp(), k.cluster)
 	}
 	return objs, nil
 }
 
-// label sets Ferry's labels on u.
-func label(u *unstructured.Unstructured, ds *ferryv1.DesiredState) {
+// label sets Ferry's labels on u: managed by Ferry, for app, applied by
+// cluster's worker.
+func label(u *unstructured.Unstructured, app, cluster string) {
 	labels := u.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
 	}
 	labels[LabelManagedBy] = managedByValue
-	labels[LabelApp] = ds.GetApp()
+	labels[LabelApp] = app
+	labels[LabelCluster] = cluster
 	u.SetLabels(labels)
 }
 

@@ -106,6 +106,9 @@ func (k *kube) notOwned(live *unstructured.Unstructured, app string) string {
 		return fmt.Sprintf("no %s=%s label", LabelManagedBy, managedByValue)
 	case labels[LabelApp] != app:
 		return fmt.Sprintf("labelled for app %q", labels[LabelApp])
+	case labels[LabelCluster] != "" && labels[LabelCluster] != k.cluster:
+		// Objects applied before this label existed have none.
+		return fmt.Sprintf("applied by the worker of Ferry cluster %q", labels[LabelCluster])
 	}
 	for _, f := range live.GetManagedFields() {
 		if f.Manager == k.fieldManager && f.Operation == metav1.ManagedFieldsOperationApply {

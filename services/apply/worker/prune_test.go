@@ -142,7 +142,7 @@ func TestRestartedWorkerSkipsAppliedDigestFromInventory(t *testing.T) {
 func inventoryOf(t *testing.T, e *env, app string) []string {
 	t.Helper()
 	var cm corev1.ConfigMap
-	if err := e.kube.Get(t.Context(), client.ObjectKey{Namespace: InventoryNamespace, Name: InventoryName(app)}, &cm); err != nil {
+	if err := e.kube.Get(t.Context(), client.ObjectKey{Namespace: InventoryNamespace, Name: InventoryName(testCluster, app)}, &cm); err != nil {
 		t.Fatalf("get inventory: %v", err)
 	}
 	return strings.Fields(cm.Data[inventoryObjects])
