@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -86,10 +87,16 @@ func (e *NATSExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	return nil
 }
 
-// Shutdown flushes what was published to the server, within ctx.
+// Shutdown flushes what was published to the server, within ctx, and
+// logs (slog's default logger) how many spans were dropped, if any, so a
+// trace with holes can be explained.
 func (e *NATSExporter) Shutdown(ctx context.Context) error {
 	if e.nc.IsConnected() {
 		_ = e.nc.FlushWithContext(ctx)
+	}
+	if n := e.dropped.Load(); n > 0 {
+		slog.WarnContext(ctx, "trace spans were not sent to NATS (unreachable or shutting down)", "service", e.service,
+			"dropped", n, "published", e.published.Load())
 	}
 	return nil
 }
