@@ -146,6 +146,16 @@ func TestDashboard(t *testing.T) {
 			}
 		}
 		screenshot(t, page, "diff.png")
+		// The open diff follows the next edit without a reload.
+		cm, err = kube.CoreV1().ConfigMaps("guestbook").Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.Data["greeting"] = "edited twice"
+		if _, err := kube.CoreV1().ConfigMaps("guestbook").Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, page, "the second edit on the open diff", `document.querySelector("main").innerText.includes("edited twice")`)
 		do(t, page, "open the grid", chromedp.Navigate(dashURL+"/"), chromedp.WaitVisible(chromedp.CSS(cellSel)))
 		if cell := get(t, page, "read the cell", chromedp.Text(chromedp.CSS(cellSel))); !strings.Contains(cell, "drifted") {
 			t.Errorf("guestbook × prod cell %q does not say drifted", cell)

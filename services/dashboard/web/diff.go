@@ -17,7 +17,8 @@ type diffView struct {
 }
 
 // diff serves GET /apps/{app}/diff/{cluster}: live vs desired, as the
-// cluster's worker computes it by a server-side dry run.
+// cluster's worker computes it by a server-side dry run, asked again
+// whenever the app changes in that cluster.
 func (s *Server) diff(w http.ResponseWriter, r *http.Request) {
 	app, cl := r.PathValue("app"), r.PathValue("cluster")
 	if subject.ValidateName(app) != nil || subject.ValidateName(cl) != nil {
@@ -36,5 +37,6 @@ func (s *Server) diff(w http.ResponseWriter, r *http.Request) {
 	default:
 		v.Response = resp
 	}
-	s.render(w, r, http.StatusOK, "diff", page{Title: app + " diff in " + cl, View: v})
+	// Live: a drift or sync of the app in this cluster fetches a new diff.
+	s.render(w, r, http.StatusOK, "diff", page{Title: app + " diff in " + cl, Events: eventsURL(app, cl), View: v})
 }
