@@ -143,7 +143,20 @@ func TestIgnoredOnlyDifferenceIsUnchanged(t *testing.T) {
 	wantPhase(t, e.result(30*time.Second), "rev1", ferryv1.Phase_PHASE_SUCCEEDED)
 	e.settled()
 	e.scaleAsHPA(ns, "web", 5)
-	rv := e.deployment(ns, "web").ResourceVersion
+	// The deployment controller writes web's status as the new pods come
+	// up: take the resourceVersion once it has settled.
+	var rv string
+	e.eventually("web settled at 5 ready replicas", 30*time.Second, func() error {
+		d := e.deployment(ns, "web")
+		if d.Status.ObservedGeneration != d.Generation || d.Status.ReadyReplicas != 5 || d.Status.UpdatedReplicas != 5 || d.Status.AvailableReplicas != 5 {
+			return fmt.Errorf("status %+v at generation %d", d.Status, d.Generation)
+		}
+		if d.ResourceVersion != rv {
+			rv = d.ResourceVersion
+			return fmt.Errorf("resourceVersion still moving (%s)", rv)
+		}
+		return nil
+	})
 
 	// Git changes web's replicas only, which the app ignores: a new digest,
 	// so no fast path, and nothing to change.
