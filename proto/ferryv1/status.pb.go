@@ -33,6 +33,9 @@ const (
 	Phase_PHASE_FAILED        Phase = 2
 	Phase_PHASE_RENDER_FAILED Phase = 3
 	Phase_PHASE_SUPERSEDED    Phase = 4
+	// Not applied because the app is held: pinned by a rollback or its
+	// automated sync suspended. The message says which, by whom, since when.
+	Phase_PHASE_HELD Phase = 5
 )
 
 // Enum value maps for Phase.
@@ -43,6 +46,7 @@ var (
 		2: "PHASE_FAILED",
 		3: "PHASE_RENDER_FAILED",
 		4: "PHASE_SUPERSEDED",
+		5: "PHASE_HELD",
 	}
 	Phase_value = map[string]int32{
 		"PHASE_UNSPECIFIED":   0,
@@ -50,6 +54,7 @@ var (
 		"PHASE_FAILED":        2,
 		"PHASE_RENDER_FAILED": 3,
 		"PHASE_SUPERSEDED":    4,
+		"PHASE_HELD":          5,
 	}
 )
 
@@ -538,13 +543,15 @@ const file_ferry_v1_status_proto_rawDesc = "" +
 	"\x12finished_unix_nano\x18\f \x01(\x03R\x10finishedUnixNano\x12,\n" +
 	"\x12received_unix_nano\x18\r \x01(\x03R\x10receivedUnixNano\x12\x19\n" +
 	"\brepo_url\x18\x0e \x01(\tR\arepoUrl\x12'\n" +
-	"\x0fawaiting_health\x18\x0f \x01(\bR\x0eawaitingHealth*t\n" +
+	"\x0fawaiting_health\x18\x0f \x01(\bR\x0eawaitingHealth*\x84\x01\n" +
 	"\x05Phase\x12\x15\n" +
 	"\x11PHASE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fPHASE_SUCCEEDED\x10\x01\x12\x10\n" +
 	"\fPHASE_FAILED\x10\x02\x12\x17\n" +
 	"\x13PHASE_RENDER_FAILED\x10\x03\x12\x14\n" +
-	"\x10PHASE_SUPERSEDED\x10\x04*]\n" +
+	"\x10PHASE_SUPERSEDED\x10\x04\x12\x0e\n" +
+	"\n" +
+	"PHASE_HELD\x10\x05*]\n" +
 	"\x06Health\x12\x12\n" +
 	"\x0eHEALTH_UNKNOWN\x10\x00\x12\x12\n" +
 	"\x0eHEALTH_HEALTHY\x10\x01\x12\x16\n" +

@@ -63,7 +63,7 @@ func TestCommandsChangeTheCluster(t *testing.T) {
 	three, _ := a.push(t, a.files("three", nil), "Say three")
 	eventually(t, "revision three held while suspended", func() bool {
 		r := ferry(t, "history", a.name)
-		return r.code == 0 && strings.Contains(r.out, three[:7]) && strings.Contains(rowOf(t, r.out, three[:7])[5], "superseded")
+		return r.code == 0 && strings.Contains(r.out, three[:7]) && strings.Contains(rowOf(t, r.out, three[:7])[5], "held")
 	})
 	wantGreeting(t, a.name, "two")
 	if r := row(t, ok(t, "get", "apps", a.name), a.name, clusterName); r[3] != "Synced,Suspended" {

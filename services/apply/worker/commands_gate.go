@@ -103,7 +103,7 @@ func (c *control) hold(ctx context.Context, d *delivery) bool {
 	log := logging.From(ctx)
 	if p := ac.Pinned; p != nil {
 		if !pushedAfter(ds, p.At) {
-			res := finish(newResult(ds, c.w.opts.Cluster, started), ferryv1.Phase_PHASE_SUPERSEDED, fmt.Sprintf(
+			res := finish(newResult(ds, c.w.opts.Cluster, started), ferryv1.Phase_PHASE_HELD, fmt.Sprintf(
 				"not applied: %s is pinned to revision %s by %s since %s (rollback); push a new commit or unpin",
 				app, p.Revision, who(p.By), p.At.UTC().Format(time.RFC3339)))
 			c.w.settle(ctx, d, res, nil)
@@ -123,7 +123,7 @@ func (c *control) hold(ctx context.Context, d *delivery) bool {
 		log.Info("pin ended by a newer commit", "pinned", p.Revision)
 	}
 	if s := ac.Suspended; s != nil {
-		res := finish(newResult(ds, c.w.opts.Cluster, started), ferryv1.Phase_PHASE_SUPERSEDED, fmt.Sprintf(
+		res := finish(newResult(ds, c.w.opts.Cluster, started), ferryv1.Phase_PHASE_HELD, fmt.Sprintf(
 			"not applied: automated sync of %s suspended by %s since %s; resume to apply",
 			app, who(s.By), s.At.UTC().Format(time.RFC3339)))
 		c.w.settle(ctx, d, res, nil)

@@ -196,7 +196,7 @@ func TestRollbackPinsUntilUnpinOrNextCommit(t *testing.T) {
 	// A commit pushed before the pin, rendered late, is skipped.
 	e.publishRendered(app, ns, "r4", pin.At.Add(-time.Second))
 	r = e.result(10 * time.Second)
-	wantPhase(t, r, "r4", ferryv1.Phase_PHASE_SUPERSEDED)
+	wantPhase(t, r, "r4", ferryv1.Phase_PHASE_HELD)
 	if !strings.Contains(r.GetMessage(), "pinned to revision r1") {
 		t.Errorf("skip message %q does not say the app is pinned", r.GetMessage())
 	}
@@ -206,7 +206,7 @@ func TestRollbackPinsUntilUnpinOrNextCommit(t *testing.T) {
 	stop()
 	e.startCommandWorker(Options{})
 	e.publishRendered(app, ns, "r5", pin.At.Add(-time.Millisecond))
-	wantPhase(t, e.resultWhere("for r5", func(r *ferryv1.SyncResult) bool { return r.GetRevision() == "r5" }), "r5", ferryv1.Phase_PHASE_SUPERSEDED)
+	wantPhase(t, e.resultWhere("for r5", func(r *ferryv1.SyncResult) bool { return r.GetRevision() == "r5" }), "r5", ferryv1.Phase_PHASE_HELD)
 	e.settled()
 	if got := e.live(ns); got != "r1" {
 		t.Fatalf("live %s after restart, want r1 (pinned)", got)
@@ -283,7 +283,7 @@ func TestRollbackWinsOverRevisionsRenderedBeforeIt(t *testing.T) {
 	for {
 		select {
 		case r := <-e.results:
-			if r.GetPhase() == ferryv1.Phase_PHASE_SUPERSEDED {
+			if p := r.GetPhase(); p == ferryv1.Phase_PHASE_SUPERSEDED || p == ferryv1.Phase_PHASE_HELD {
 				skipped++
 			}
 			t.Logf("result %s %s: %s", r.GetRevision(), r.GetPhase(), r.GetMessage())
@@ -316,7 +316,7 @@ func TestSuspendResumeAndSyncNow(t *testing.T) {
 
 	e.publishRendered(app, ns, "s2", time.Now())
 	r = e.result(10 * time.Second)
-	wantPhase(t, r, "s2", ferryv1.Phase_PHASE_SUPERSEDED)
+	wantPhase(t, r, "s2", ferryv1.Phase_PHASE_HELD)
 	if !strings.Contains(r.GetMessage(), "suspended by frank") {
 		t.Errorf("skip message %q", r.GetMessage())
 	}

@@ -167,7 +167,7 @@ func TestDiffQuery(t *testing.T) {
 	wantPhase(t, e.reply(e.command(app, ferryv1.Verb_VERB_SUSPEND, "", "test")), "", ferryv1.Phase_PHASE_UNSPECIFIED)
 	e.publishState(&ferryv1.DesiredState{App: app, Namespace: ns, Revision: "rev2",
 		Sync: &ferryv1.SyncPolicy{Automated: true, Prune: true}}, diffApp(ns, false, true))
-	wantPhase(t, e.resultWhere("rev2 held", func(r *ferryv1.SyncResult) bool { return r.GetRevision() == "rev2" }), "rev2", ferryv1.Phase_PHASE_SUPERSEDED)
+	wantPhase(t, e.resultWhere("rev2 held", func(r *ferryv1.SyncResult) bool { return r.GetRevision() == "rev2" }), "rev2", ferryv1.Phase_PHASE_HELD)
 	res = e.askDiff(app)
 	if res.GetRevision() != "rev2" {
 		t.Errorf("diff of revision %q, want the newest, rev2", res.GetRevision())

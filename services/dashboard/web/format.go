@@ -58,6 +58,8 @@ func phaseClass(p ferryv1.Phase) string {
 		return clsOK
 	case ferryv1.Phase_PHASE_FAILED, ferryv1.Phase_PHASE_RENDER_FAILED:
 		return clsBad
+	case ferryv1.Phase_PHASE_HELD:
+		return clsWarn
 	}
 	return clsUnknown
 }

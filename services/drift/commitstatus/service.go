@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -160,6 +161,9 @@ func resultState(res *ferryv1.SyncResult) (State, string) {
 		return StateFailure, "render failed for " + c + ": " + res.GetMessage()
 	case ferryv1.Phase_PHASE_SUPERSEDED:
 		return StateCanceled, "superseded by a newer revision on " + c
+	case ferryv1.Phase_PHASE_HELD:
+		// Not final: resuming or unpinning may still apply it.
+		return StatePending, "held on " + c + ": " + strings.TrimPrefix(res.GetMessage(), "not applied: ")
 	}
 	return "", ""
 }

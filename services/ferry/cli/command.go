@@ -158,6 +158,8 @@ func judge(res *ferryv1.SyncResult) (bool, string) {
 		return false, fmt.Sprintf("✗ failed at %s: %s", dash(rev), msg)
 	case ferryv1.Phase_PHASE_SUPERSEDED:
 		return true, "superseded: " + msg
+	case ferryv1.Phase_PHASE_HELD:
+		return true, "held: " + msg
 	default:
 		if strings.HasPrefix(msg, "rejected") {
 			return false, "✗ " + msg

@@ -106,6 +106,8 @@ func statusLine(res *ferryv1.SyncResult) string {
 		return line
 	case ferryv1.Phase_PHASE_RENDER_FAILED:
 		return fmt.Sprintf("✗ render failed %s: %s %s", head, res.GetFile(), res.GetMessage())
+	case ferryv1.Phase_PHASE_SUPERSEDED, ferryv1.Phase_PHASE_HELD:
+		return fmt.Sprintf("· %s %s: %s", fleet.PhaseName(res.GetPhase()), head, res.GetMessage())
 	default:
 		return fmt.Sprintf("✗ %s %s: %s", fleet.PhaseName(res.GetPhase()), head, res.GetMessage())
 	}
