@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -54,6 +55,7 @@ func (c *Client) Deployments(ctx context.Context, f Filter) ([]Deployment, error
 			}
 		}
 	}
+	unjudged := map[string]*Deployment{}
 	for _, m := range results {
 		d := get(m.subject)
 		if d == nil {
@@ -63,12 +65,13 @@ func (c *Client) Deployments(ctx context.Context, f Filter) ([]Deployment, error
 			return nil, err
 		}
 		if d.Result == nil {
-			// The newest result is a note (superseded, a command's
-			// answer): find the newest that judges a sync.
-			if err := c.judgingResult(ctx, d, m.subject); err != nil {
-				return nil, err
-			}
+			// The newest result is a note (superseded, held, a command's
+			// answer): find the newest that judges a sync, below.
+			unjudged[m.subject] = d
 		}
+	}
+	if err := c.judgingResults(ctx, unjudged); err != nil {
+		return nil, err
 	}
 	for _, m := range drifts {
 		if d := get(m.subject); d != nil {
@@ -152,16 +155,22 @@ func judges(res *ferryv1.SyncResult) bool {
 	return false
 }
 
-// judgingResult reads subj's results, at most the hundred the stream
-// keeps, and records the newest that judges a sync.
-func (c *Client) judgingResult(ctx context.Context, d *Deployment, subj string) error {
-	all, err := c.read(ctx, subject.StreamStatus, subj, false)
+// judgingResults reads the results of the subjects of unjudged, at most
+// the hundred per subject the stream keeps, in one read, and records on
+// each deployment the newest that judges a sync.
+func (c *Client) judgingResults(ctx context.Context, unjudged map[string]*Deployment) error {
+	if len(unjudged) == 0 {
+		return nil
+	}
+	all, err := c.readSubjects(ctx, subject.StreamStatus, slices.Sorted(maps.Keys(unjudged)))
 	if err != nil {
 		return err
 	}
-	for i := len(all) - 1; i >= 0 && d.Result == nil; i-- {
-		if err := d.setResult(all[i]); err != nil {
-			return err
+	for i := len(all) - 1; i >= 0; i-- {
+		if d := unjudged[all[i].subject]; d != nil && d.Result == nil {
+			if err := d.setResult(all[i]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -11,8 +11,15 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// readTimeout bounds one read of a stream when ctx has no deadline.
-const readTimeout = 10 * time.Second
+// Reads of stored messages.
+const (
+	// readTimeout bounds one read of a stream when ctx has no deadline.
+	readTimeout = 10 * time.Second
+	// readIdle ends a read that has received nothing for this long.
+	readIdle = 2 * time.Second
+	// readBatch is how many messages one pull asks for.
+	readBatch = 256
+)
 
 // stored is one message read from a stream.
 type stored struct {
@@ -65,47 +72,66 @@ func (c *Client) read(ctx context.Context, streamName, filter string, lastPerSub
 	if lastPerSubject {
 		policy = jetstream.DeliverLastPerSubjectPolicy
 	}
+	return c.consume(ctx, streamName, []string{filter}, policy, want)
+}
+
+// readSubjects returns every stored message of the given subjects of
+// streamName in stream order, with one consumer however many subjects
+// there are. Each subject must hold a message: the read waits for at
+// least len(subjects) of them.
+func (c *Client) readSubjects(ctx context.Context, streamName string, subjects []string) ([]stored, error) {
+	if len(subjects) == 0 {
+		return nil, nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, readTimeout)
+		defer cancel()
+	}
+	return c.consume(ctx, streamName, subjects, jetstream.DeliverAllPolicy, len(subjects))
+}
+
+// consume reads filters of streamName with one ordered consumer from
+// policy's start until nothing is pending. want is how many messages are
+// expected, for the buffer. A fetch per batch would recreate an ordered
+// consumer each time (and lose a last-per-subject start), so the
+// messages are pulled as one flow of up to readBatch at a time.
+func (c *Client) consume(ctx context.Context, streamName string, filters []string, policy jetstream.DeliverPolicy, want int) ([]stored, error) {
 	cons, err := c.js.OrderedConsumer(ctx, streamName, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{filter}, DeliverPolicy: policy,
+		FilterSubjects: filters, DeliverPolicy: policy,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", streamName, err)
 	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(readBatch))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", streamName, err)
+	}
+	defer it.Stop()
 	out := make([]stored, 0, want)
 	for {
-		batch, err := cons.FetchNoWait(min(max(want-len(out), 1), 256))
+		wait, cancel := context.WithTimeout(ctx, readIdle)
+		msg, err := it.Next(jetstream.NextContext(wait))
+		cancel()
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return out, fmt.Errorf("read %s: %w", streamName, ctx.Err())
+		case errors.Is(err, context.DeadlineExceeded):
+			// Nothing came for readIdle: the messages counted were
+			// removed since (limits), and what is left has been read.
+			return out, nil
+		default:
+			return out, fmt.Errorf("read %s: %w", streamName, err)
+		}
+		meta, err := msg.Metadata()
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", streamName, err)
 		}
-		n := 0
-		var pending uint64
-		for msg := range batch.Messages() {
-			n++
-			meta, err := msg.Metadata()
-			if err != nil {
-				return nil, fmt.Errorf("read %s: %w", streamName, err)
-			}
-			pending = meta.NumPending
-			out = append(out, stored{subject: msg.Subject(), seq: meta.Sequence.Stream, at: meta.Timestamp,
-				traceID: TraceIDFrom(msg.Headers().Get("traceparent")), data: msg.Data()})
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, fmt.Errorf("read %s: %w", streamName, err)
-		}
-		if n > 0 && pending == 0 {
+		out = append(out, stored{subject: msg.Subject(), seq: meta.Sequence.Stream, at: meta.Timestamp,
+			traceID: TraceIDFrom(msg.Headers().Get("traceparent")), data: msg.Data()})
+		if meta.NumPending == 0 {
 			return out, nil
-		}
-		if n == 0 {
-			// Nothing arrived yet (the consumer is being created, or
-			// messages were removed since the count): wait a little.
-			if len(out) >= want {
-				return out, nil
-			}
-			select {
-			case <-ctx.Done():
-				return out, fmt.Errorf("read %s: %w", streamName, ctx.Err())
-			case <-time.After(20 * time.Millisecond):
-			}
 		}
 	}
 }
