@@ -43,6 +43,7 @@ bench: ## run the benchmarks and print tables (see BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench Render -benchtime 20x ./services/render/renderer
 	$(GO) test -run '^$$' -bench Monorepo500 -benchtime 1x ./services/render/renderer
 	$(GO) test -run '^$$' -bench DriftToSlack -benchtime 200x ./services/drift/alerter
+	$(GO) test -run '^$$' -bench Deployments -benchtime 20x ./pkg/fleet
 
 $(TOOLS)/protoc-gen-go:
 	GOBIN=$(TOOLS) GOWORK=off $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
