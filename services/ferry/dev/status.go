@@ -90,6 +90,9 @@ func statusLine(res *ferryv1.SyncResult) string {
 		rev = rev[:8]
 	}
 	head := fmt.Sprintf("%s → %s @ %s", res.GetApp(), res.GetCluster(), rev)
+	if rev == "" {
+		head = fmt.Sprintf("%s → %s", res.GetApp(), res.GetCluster())
+	}
 	var took string
 	if r, f := res.GetReceivedUnixNano(), res.GetFinishedUnixNano(); r > 0 && f > r {
 		took = fmt.Sprintf(" in %s from webhook", time.Duration(f-r).Round(time.Millisecond))
@@ -106,6 +109,11 @@ func statusLine(res *ferryv1.SyncResult) string {
 		return line
 	case ferryv1.Phase_PHASE_RENDER_FAILED:
 		return fmt.Sprintf("✗ render failed %s: %s %s", head, res.GetFile(), res.GetMessage())
+	case ferryv1.Phase_PHASE_UNSPECIFIED: // a command's answer: suspended, resumed, unpinned
+		if strings.HasPrefix(res.GetMessage(), "rejected") {
+			return fmt.Sprintf("✗ %s: %s", head, res.GetMessage())
+		}
+		return fmt.Sprintf("· %s: %s", head, res.GetMessage())
 	case ferryv1.Phase_PHASE_SUPERSEDED, ferryv1.Phase_PHASE_HELD:
 		return fmt.Sprintf("· %s %s: %s", fleet.PhaseName(res.GetPhase()), head, res.GetMessage())
 	default:
