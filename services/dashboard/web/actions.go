@@ -45,16 +45,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := loginView{Next: localPath(r.PostFormValue("next")), Name: strings.TrimSpace(r.PostFormValue("name"))}
-	if wait := s.logins.wait(r); wait > 0 {
-		s.log.Warn("operator login throttled", "remote", r.RemoteAddr, "name", v.Name, "retry_after", wait.String())
+	client := s.clientAddr(r)
+	if wait := s.logins.wait(client); wait > 0 {
+		s.log.Warn("operator login throttled", "remote", client, "name", v.Name, "retry_after", wait.String())
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
 		v.Error = "Too many wrong tokens from this address: try again in " + wait.String() + "."
 		s.render(w, r, http.StatusTooManyRequests, "login", page{Title: "Operator login", View: v})
 		return
 	}
 	if err := s.auth.checkToken(r.PostFormValue("token")); err != nil {
-		s.logins.failed(r)
-		s.log.Warn("operator login refused", "remote", r.RemoteAddr, "name", v.Name)
+		s.logins.failed(client)
+		s.log.Warn("operator login refused", "remote", client, "name", v.Name)
 		v.Error = "That is not the operator token. It is in the file given by --operator-token-file (ferry dev prints it)."
 		s.render(w, r, http.StatusUnauthorized, "login", page{Title: "Operator login", View: v})
 		return
@@ -65,7 +66,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "login", page{Title: "Operator login", View: v})
 		return
 	}
-	s.log.Info("operator logged in", "name", v.Name, "remote", r.RemoteAddr)
+	s.log.Info("operator logged in", "name", v.Name, "remote", client)
 	http.SetCookie(w, s.auth.cookie(r, value))
 	http.Redirect(w, r, v.Next, http.StatusSeeOther)
 }
@@ -76,7 +77,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.log.Info("operator logged out", "name", sess.Name, "remote", r.RemoteAddr)
+	s.log.Info("operator logged out", "name", sess.Name, "remote", s.clientAddr(r))
 	http.SetCookie(w, s.auth.cookie(r, ""))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
@@ -123,7 +124,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := &ferryv1.Command{App: app, Cluster: cl, Verb: verb, Revision: strings.TrimSpace(r.PostFormValue("revision")),
-		RequestedBy: requester(sess, r)}
+		RequestedBy: requester(sess, s.clientAddr(r))}
 	if verb != ferryv1.Verb_VERB_ROLLBACK {
 		cmd.Revision = ""
 	}

@@ -166,7 +166,7 @@ func (a *auth) cookie(r *http.Request, value string) *http.Cookie {
 }
 
 // requester names who asked for a command: the login name and the
-// address the request came from.
-func requester(s *session, r *http.Request) string {
-	return "dashboard:" + s.Name + "@" + clientAddr(r)
+// address the request came from (see Server.clientAddr).
+func requester(s *session, addr string) string {
+	return "dashboard:" + s.Name + "@" + addr
 }

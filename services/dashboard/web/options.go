@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -17,6 +18,8 @@ const (
 	EnvOperatorToken = "FERRY_OPERATOR_TOKEN"
 	// EnvOperatorTokenFile is the default of --operator-token-file.
 	EnvOperatorTokenFile = "FERRY_OPERATOR_TOKEN_FILE"
+	// EnvTrustedProxies is the default of --trusted-proxies.
+	EnvTrustedProxies = "FERRY_DASHBOARD_TRUSTED_PROXIES"
 )
 
 // Options configures the dashboard.
@@ -38,6 +41,15 @@ type Options struct {
 	CommandTimeout time.Duration
 	// SessionTTL is how long a login lasts.
 	SessionTTL time.Duration
+	// TrustedProxies are the addresses of reverse proxies in front of the
+	// dashboard. A request from one is attributed to the nearest address
+	// in X-Forwarded-For that is not one of them, for the name recorded
+	// with an action and for the login throttle; without any,
+	// X-Forwarded-For is ignored, so it cannot be forged.
+	TrustedProxies []netip.Prefix
+	// TrustedProxyList is the --trusted-proxies flag, parsed into
+	// TrustedProxies when those are not set.
+	TrustedProxyList string
 }
 
 // DefaultOptions returns the defaults: loopback only, read-only.
@@ -58,6 +70,30 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Addr, "dashboard-addr", envOr(EnvAddr, o.Addr), "dashboard listen address (env "+EnvAddr+")")
 	fs.StringVar(&o.TokenFile, "operator-token-file", envOr(EnvOperatorTokenFile, o.TokenFile),
 		"file holding the operator token that enables sync, rollback, suspend and resume; empty reads "+EnvOperatorToken+", unset is read-only (env "+EnvOperatorTokenFile+")")
+	fs.StringVar(&o.TrustedProxyList, "trusted-proxies", envOr(EnvTrustedProxies, o.TrustedProxyList),
+		"comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client (env "+EnvTrustedProxies+")")
+}
+
+// ParseProxies reads a comma-separated list of addresses and CIDR
+// prefixes, such as "10.0.0.0/8, 127.0.0.1".
+func ParseProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for f := range strings.SplitSeq(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q is neither an address nor a CIDR prefix", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 // LoadToken sets OperatorToken from TokenFile, else from the environment
@@ -94,6 +130,13 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = d.SessionTTL
+	}
+	if len(o.TrustedProxies) == 0 && o.TrustedProxyList != "" {
+		p, err := ParseProxies(o.TrustedProxyList)
+		if err != nil {
+			return o, err
+		}
+		o.TrustedProxies = p
 	}
 	if o.OperatorToken != "" && len(o.OperatorToken) < 16 {
 		return o, errors.New("operator token is shorter than 16 characters: use a long random one, e.g. openssl rand -hex 24")

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -37,12 +35,12 @@ func newLoginThrottle(now func() time.Time) *loginThrottle {
 	return &loginThrottle{clients: map[string]*loginClient{}, now: now}
 }
 
-// wait returns how long r's address must wait before it may try a
-// login, zero when it may try now.
-func (t *loginThrottle) wait(r *http.Request) time.Duration {
+// wait returns how long addr must wait before it may try a login, zero
+// when it may try now.
+func (t *loginThrottle) wait(addr string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	c, ok := t.clients[clientAddr(r)]
+	c, ok := t.clients[addr]
 	if !ok {
 		return 0
 	}
@@ -55,12 +53,11 @@ func (t *loginThrottle) wait(r *http.Request) time.Duration {
 	return time.Duration(need).Round(time.Second) + time.Second
 }
 
-// failed spends one try of r's address.
-func (t *loginThrottle) failed(r *http.Request) {
+// failed spends one try of addr.
+func (t *loginThrottle) failed(addr string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	addr := clientAddr(r)
 	c, ok := t.clients[addr]
 	if !ok {
 		if len(t.clients) >= maxLoginClients {
@@ -84,13 +81,4 @@ func (t *loginThrottle) forgetIdle(now time.Time) {
 	if len(t.clients) >= maxLoginClients {
 		clear(t.clients)
 	}
-}
-
-// clientAddr is the host part of r's remote address.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
