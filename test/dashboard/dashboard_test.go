@@ -129,14 +129,7 @@ func TestDashboard(t *testing.T) {
 		page := tab(t)
 		do(t, page, "open the app page", chromedp.Navigate(dashURL+"/apps/guestbook"), chromedp.WaitVisible(chromedp.CSS("#dest-prod")))
 		// An edit behind Git's back; guestbook has no selfHeal, so it stays.
-		cm, err := kube.CoreV1().ConfigMaps("guestbook").Get(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cm.Data["greeting"] = "edited by hand"
-		if _, err := kube.CoreV1().ConfigMaps("guestbook").Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
-			t.Fatal(err)
-		}
+		editGreeting(t, "edited by hand")
 		eventually(t, page, "drift on the open app page", `document.querySelector("#dest-prod .badges").innerText.includes("drifted")`)
 		do(t, page, "open the diff", chromedp.Navigate(dashURL+"/apps/guestbook/diff/prod"), chromedp.WaitVisible(chromedp.CSS("pre.diff")))
 		diff := get(t, page, "read the diff", chromedp.Text(chromedp.CSS("main")))
@@ -147,14 +140,7 @@ func TestDashboard(t *testing.T) {
 		}
 		screenshot(t, page, "diff.png")
 		// The open diff follows the next edit without a reload.
-		cm, err = kube.CoreV1().ConfigMaps("guestbook").Get(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cm.Data["greeting"] = "edited twice"
-		if _, err := kube.CoreV1().ConfigMaps("guestbook").Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
-			t.Fatal(err)
-		}
+		editGreeting(t, "edited twice")
 		eventually(t, page, "the second edit on the open diff", `document.querySelector("main").innerText.includes("edited twice")`)
 		do(t, page, "open the grid", chromedp.Navigate(dashURL+"/"), chromedp.WaitVisible(chromedp.CSS(cellSel)))
 		if cell := get(t, page, "read the cell", chromedp.Text(chromedp.CSS(cellSel))); !strings.Contains(cell, "drifted") {
@@ -162,6 +148,21 @@ func TestDashboard(t *testing.T) {
 		}
 		screenshot(t, page, "grid.png")
 	})
+}
+
+// editGreeting changes the guestbook ConfigMap's greeting as kubectl edit
+// would, behind Git's back.
+func editGreeting(t *testing.T, value string) {
+	t.Helper()
+	ctx := context.Background()
+	cm, err := kube.CoreV1().ConfigMaps("guestbook").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get configmap guestbook/web: %v", err)
+	}
+	cm.Data["greeting"] = value
+	if _, err := kube.CoreV1().ConfigMaps("guestbook").Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatalf("edit configmap guestbook/web: %v", err)
+	}
 }
 
 // greeting is the guestbook ConfigMap's greeting in the cluster.
