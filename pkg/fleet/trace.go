@@ -37,15 +37,21 @@ func (c *Client) Trace(ctx context.Context, ref string) (traceID string, spans [
 	} else if traceID, err = c.findTrace(ctx, ref); err != nil {
 		return "", nil, err
 	}
-	msgs, err := c.read(ctx, subject.StreamTraces, subject.Trace(traceID), false)
-	if err != nil {
-		return traceID, nil, err
+	// Spans stored before they named their origin are on the bare subject.
+	var msgs []stored
+	for _, filter := range []string{subject.TraceSpans(traceID), subject.Trace(traceID)} {
+		m, err := c.read(ctx, subject.StreamTraces, filter, false)
+		if err != nil {
+			return traceID, nil, err
+		}
+		msgs = append(msgs, m...)
 	}
 	for _, m := range msgs {
 		s := &ferryv1.Span{}
 		if err := decodeInto(m, s); err != nil {
 			return traceID, nil, err
 		}
+		attribute(s, subject.SpanOrigin(m.subject))
 		spans = append(spans, s)
 	}
 	if len(spans) == 0 {
@@ -117,3 +123,22 @@ func (c *Client) findTrace(ctx context.Context, ref string) (string, error) {
 func commitMatch(rev, ref string) bool {
 	return rev != "" && (rev == ref || (len(ref) >= minCommitPrefix && strings.HasPrefix(rev, ref)))
 }
+
+// attribute makes a span published by an apply worker say so, whatever
+// it claims: a worker's NATS user may publish spans only under its own
+// origin (subject.WorkerSpanOrigin), so the subject is the truth.
+func attribute(s *ferryv1.Span, origin string) {
+	cluster, ok := strings.CutPrefix(origin, subject.WorkerSpanOrigin(""))
+	if !ok || cluster == "" {
+		return
+	}
+	s.Service = "ferry-apply"
+	if s.Attributes == nil {
+		s.Attributes = map[string]string{}
+	}
+	s.Attributes[SpanClusterAttribute] = cluster
+}
+
+// SpanClusterAttribute names, on a span from an apply worker, the
+// cluster whose worker published it.
+const SpanClusterAttribute = "ferry.published_by_cluster"

@@ -45,8 +45,10 @@
 //	  $JS.API.CONSUMER.CREATE.OBJ_ferry-bundles-<c>.*.$O.ferry-bundles-<c>.C.*
 //	  $JS.API.CONSUMER.DELETE.OBJ_ferry-bundles-<c>.*
 //	  $JS.FC.OBJ_ferry-bundles-<c>.>
-//	its trace spans (stream FERRY_TRACES; a trace id is not a cluster's):
-//	  ferry.trace.>
+//	its trace spans (stream FERRY_TRACES), in any trace (a trace id is not
+//	a cluster's) but only under its own origin, so they cannot pose as
+//	another service's:
+//	  ferry.trace.*.apply.<c>
 //
 // and subscribe only to its own inbox prefix, _INBOX_<c>.> (connect with
 // ConnectOptions, which sets nats.CustomInboxPrefix), so it cannot read

@@ -196,7 +196,7 @@ func TestWorkerSeesOnlyItsOwnCluster(t *testing.T) {
 		if err := a.nc.Publish(subject.CommandReply("a", "id1"), nil); err != nil {
 			t.Errorf("reply: %v", err)
 		}
-		if err := a.nc.Publish(subject.Trace("0af7651916cd43dd8448eb211c80319c"), nil); err != nil {
+		if err := a.nc.Publish(subject.Span("0af7651916cd43dd8448eb211c80319c", subject.WorkerSpanOrigin("a")), nil); err != nil {
 			t.Errorf("publish a span: %v", err)
 		}
 		// It answers its own cluster's queries (ferry diff), on the
@@ -268,6 +268,21 @@ func TestWorkerSeesOnlyItsOwnCluster(t *testing.T) {
 			// checked next is the proof.
 			return errors.New("published; the server reports the denial on its own")
 		})
+		for what, subj := range map[string]string{
+			"publish spans as ingest":      subject.Span("0af7651916cd43dd8448eb211c80319c", "ferry-ingest"),
+			"publish spans as b's worker":  subject.Span("0af7651916cd43dd8448eb211c80319c", subject.WorkerSpanOrigin("b")),
+			"publish spans without origin": subject.Trace("0af7651916cd43dd8448eb211c80319c"),
+		} {
+			a.denied(t, what, subj, func(ctx context.Context) error {
+				if err := a.nc.Publish(subj, nil); err != nil {
+					return err
+				}
+				if err := a.nc.FlushWithContext(ctx); err != nil {
+					return err
+				}
+				return errors.New("published; the server reports the denial on its own")
+			})
+		}
 		a.denied(t, "publish b's status", subject.Status("b", "web"), func(ctx context.Context) error {
 			_, err := events.Publish(ctx, a.js, subject.Status("b", "web"), &ferryv1.SyncResult{App: "web"}, "")
 			return err

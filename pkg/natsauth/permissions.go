@@ -63,7 +63,7 @@ func WorkerPermissions(cluster string) *server.Permissions {
 		jsAPI + "CONSUMER.DELETE." + obj + ".*",
 		jsFC + obj + ".>",
 
-		subject.AllTraces,
+		subject.WorkerSpans(cluster),
 	}
 	return &server.Permissions{
 		Publish: &server.SubjectPermission{Allow: pub},

@@ -1,5 +1,7 @@
 package subject
 
+import "strings"
+
 // Names of the read side: request/reply queries a CLI or dashboard sends
 // to a cluster's worker, and the trace spans services publish so a push
 // can be followed end to end without a tracing backend.
@@ -27,8 +29,38 @@ func Query(cluster, verb string) string { return prefixQuery + "." + cluster + "
 // QueriesForCluster matches every query to cluster's worker.
 func QueriesForCluster(cluster string) string { return prefixQuery + "." + cluster + ".>" }
 
-// Trace is the subject of the spans of one trace (32 hex digits).
+// Span is the subject a process publishes its spans of one trace (32 hex
+// digits) on: ferry.trace.<trace-id>.<origin>. The origin names who
+// published them and is what NATS permissions check, so an apply worker,
+// which may only publish as WorkerSpanOrigin of its cluster, cannot pass
+// its spans off as another service's.
+func Span(traceID, origin string) string { return prefixTrace + "." + traceID + "." + origin }
+
+// TraceSpans matches every span of one trace, from every origin.
+func TraceSpans(traceID string) string { return prefixTrace + "." + traceID + ".>" }
+
+// Trace is the subject spans of one trace had before they named their
+// origin; readers still read it for spans stored then.
 func Trace(traceID string) string { return prefixTrace + "." + traceID }
+
+// WorkerSpanOrigin is the origin of the spans of cluster's apply worker
+// (two subject tokens: apply.<cluster>).
+func WorkerSpanOrigin(cluster string) string { return "apply." + cluster }
+
+// WorkerSpans matches the spans cluster's apply worker may publish, in
+// any trace.
+func WorkerSpans(cluster string) string { return prefixTrace + ".*." + WorkerSpanOrigin(cluster) }
+
+// SpanOrigin returns the origin of a span's subject, "" for the
+// subject of a span stored before spans named their origin.
+func SpanOrigin(subj string) string {
+	rest, ok := strings.CutPrefix(subj, prefixTrace+".")
+	if !ok {
+		return ""
+	}
+	_, origin, _ := strings.Cut(rest, ".")
+	return origin
+}
 
 // Subject filters for readers (the CLI, the dashboard) that select apps
 // and clusters; an empty cluster or app matches every one.

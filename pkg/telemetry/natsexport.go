@@ -33,13 +33,15 @@ const (
 const servicePrefix = "github.com/ferrycd/ferry/services/"
 
 // NATSExporter is an OpenTelemetry span exporter that publishes every
-// finished span as a ferryv1.Span on subject.Trace(traceID), which stream
-// FERRY_TRACES keeps, so a push can be followed without a tracing backend.
+// finished span as a ferryv1.Span on subject.Span(traceID, origin), which
+// stream FERRY_TRACES keeps, so a push can be followed without a tracing
+// backend.
 // It publishes with core NATS (no acks to wait for): while the connection
 // is down, spans are dropped and counted, never buffered or waited on.
 type NATSExporter struct {
 	nc      *nats.Conn
 	service string
+	origin  string
 
 	published atomic.Uint64
 	dropped   atomic.Uint64
@@ -47,15 +49,19 @@ type NATSExporter struct {
 
 // NewNATSExporter returns an exporter publishing on nc. service names the
 // recording process for spans whose instrumentation scope is not one of
-// Ferry's services.
-func NewNATSExporter(nc *nats.Conn, service string) *NATSExporter {
-	return &NATSExporter{nc: nc, service: service}
+// Ferry's services; origin is the last part of the span subjects (see
+// subject.Span), service when empty.
+func NewNATSExporter(nc *nats.Conn, service, origin string) *NATSExporter {
+	if origin == "" {
+		origin = service
+	}
+	return &NATSExporter{nc: nc, service: service, origin: origin}
 }
 
 // NATSSpans returns a batching span processor that exports to NATS with a
 // NATSExporter; pass it to Setup. Ending a span never blocks on NATS.
-func NATSSpans(nc *nats.Conn, service string) sdktrace.SpanProcessor {
-	return sdktrace.NewBatchSpanProcessor(NewNATSExporter(nc, service),
+func NATSSpans(nc *nats.Conn, service, origin string) sdktrace.SpanProcessor {
+	return sdktrace.NewBatchSpanProcessor(NewNATSExporter(nc, service, origin),
 		sdktrace.WithBatchTimeout(natsBatchTimeout),
 		sdktrace.WithMaxQueueSize(natsQueueSize),
 		sdktrace.WithMaxExportBatchSize(natsBatchSize))
@@ -78,7 +84,7 @@ func (e *NATSExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 			e.dropped.Add(1)
 			continue
 		}
-		if err := e.nc.Publish(subject.Trace(s.SpanContext().TraceID().String()), data); err != nil {
+		if err := e.nc.Publish(subject.Span(s.SpanContext().TraceID().String(), e.origin), data); err != nil {
 			e.dropped.Add(1)
 			continue
 		}

@@ -25,7 +25,7 @@ import (
 func TestNATSExporterPublishesSpans(t *testing.T) {
 	_, nc, js := natstest.JetStream(t)
 	ctx := t.Context()
-	exp := NewNATSExporter(nc, "ferry-test")
+	exp := NewNATSExporter(nc, "ferry-test", "")
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(50*time.Millisecond)))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 
@@ -40,7 +40,7 @@ func TestNATSExporterPublishesSpans(t *testing.T) {
 	}
 	traceID := parent.SpanContext().TraceID().String()
 
-	cons, err := js.OrderedConsumer(ctx, subject.StreamTraces, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject.Trace(traceID)}})
+	cons, err := js.OrderedConsumer(ctx, subject.StreamTraces, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject.Span(traceID, "ferry-test")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,8 +98,8 @@ func TestNATSExporterDropsWhileDisconnected(t *testing.T) {
 	if nc.IsConnected() {
 		t.Fatal("still connected after the server stopped")
 	}
-	exp := NewNATSExporter(nc, "ferry-test")
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(NATSSpans(nc, "ferry-test")), sdktrace.WithBatcher(exp))
+	exp := NewNATSExporter(nc, "ferry-test", "")
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(NATSSpans(nc, "ferry-test", "")), sdktrace.WithBatcher(exp))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	done := make(chan struct{})
 	go func() {

@@ -100,7 +100,8 @@ func run(ctx context.Context, o options) error {
 	defer func() { _ = nc.Drain() }()
 	// Spans go to FERRY_TRACES (ferry trace) and to OTLP when configured;
 	// they are flushed before the connection drains.
-	shutdown, err := telemetry.Setup(ctx, "ferry-apply", telemetry.NATSSpans(nc, "ferry-apply"))
+	// The origin is the one its NATS user may publish spans as.
+	shutdown, err := telemetry.Setup(ctx, "ferry-apply", telemetry.NATSSpans(nc, "ferry-apply", subject.WorkerSpanOrigin(o.worker.Cluster)))
 	if err != nil {
 		return err
 	}

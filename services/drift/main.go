@@ -52,7 +52,7 @@ func run(ctx context.Context, natsOpts natsconn.Options, configPath string) erro
 	defer nc.Drain()
 	// Spans go to FERRY_TRACES (ferry trace) and to OTLP when configured;
 	// they are flushed before the connection drains.
-	shutdown, err := telemetry.Setup(ctx, "ferry-drift", telemetry.NATSSpans(nc, "ferry-drift"))
+	shutdown, err := telemetry.Setup(ctx, "ferry-drift", telemetry.NATSSpans(nc, "ferry-drift", ""))
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func run(ctx context.Context, natsOpts natsconn.Options, opts webhook.Options) e
 	}()
 	// Spans go to FERRY_TRACES (ferry trace) and to OTLP when configured;
 	// they are flushed before the connection drains.
-	shutdown, err := telemetry.Setup(ctx, "ferry-ingest", telemetry.NATSSpans(nc, "ferry-ingest"))
+	shutdown, err := telemetry.Setup(ctx, "ferry-ingest", telemetry.NATSSpans(nc, "ferry-ingest", ""))
 	if err != nil {
 		return fmt.Errorf("set up telemetry: %w", err)
 	}

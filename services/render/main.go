@@ -55,7 +55,7 @@ func run(ctx context.Context, cfg config) error {
 	defer func() { _ = nc.Drain() }()
 	// Spans go to FERRY_TRACES (ferry trace) and to OTLP when configured;
 	// they are flushed before the connection drains.
-	shutdown, err := telemetry.Setup(ctx, "ferry-render", telemetry.NATSSpans(nc, "ferry-render"))
+	shutdown, err := telemetry.Setup(ctx, "ferry-render", telemetry.NATSSpans(nc, "ferry-render", ""))
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)
 	}

@@ -47,7 +47,7 @@ func run(m *testing.M) int {
 	defer w.Close()
 	pipe, kube = w.Pipeline, w.Kube
 	// Spans of every service go to FERRY_TRACES, as in ferry dev.
-	shutdown, err := telemetry.Setup(ctx, "ferry-cli-test", telemetry.NATSSpans(pipe.NC, "ferry-cli-test"))
+	shutdown, err := telemetry.Setup(ctx, "ferry-cli-test", telemetry.NATSSpans(pipe.NC, "ferry-cli-test", ""))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -79,7 +79,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	defer nc.Close()
 	// Every service's spans go to FERRY_TRACES, for ferry trace.
-	stopSpans, err := telemetry.Setup(ctx, "ferry-dev", telemetry.NATSSpans(nc, "ferry-dev"))
+	stopSpans, err := telemetry.Setup(ctx, "ferry-dev", telemetry.NATSSpans(nc, "ferry-dev", ""))
 	if err != nil {
 		return err
 	}
