@@ -10,9 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/natsconn"
+	"github.com/ferrycd/ferry/pkg/process"
 	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/subject"
 	"github.com/ferrycd/ferry/pkg/telemetry"
@@ -69,12 +68,7 @@ func main() {
 		log.Error("bad flags", "error", err)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(logging.Into(ctx, log), o); err != nil && !errors.Is(err, context.Canceled) { // Ctrl-C during start-up is a clean stop
-		log.Error("apply worker stopped", "error", err)
-		os.Exit(1)
-	}
+	process.Run(log, "apply worker stopped", func(ctx context.Context) error { return run(ctx, o) })
 }
 
 // run connects to NATS and the cluster and runs the worker until ctx is done.

@@ -10,14 +10,13 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/ferrycd/ferry/pkg/fleet"
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/natsconn"
+	"github.com/ferrycd/ferry/pkg/process"
 	"github.com/ferrycd/ferry/services/dashboard/web"
 )
 
@@ -33,14 +32,8 @@ func main() {
 	opts.BindFlags(fs)
 	_ = fs.Parse(os.Args[1:])
 
-	log := logging.Stderr(logOpts)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx = logging.Into(ctx, log.With("service", "dashboard"))
-	if err := run(ctx, natsOpts, opts); err != nil && !errors.Is(err, context.Canceled) { // Ctrl-C during start-up is a clean stop
-		log.Error("dashboard failed", "error", err)
-		os.Exit(1)
-	}
+	log := logging.Stderr(logOpts).With("service", "dashboard")
+	process.Run(log, "dashboard failed", func(ctx context.Context) error { return run(ctx, natsOpts, opts) })
 }
 
 // run connects to NATS and serves the dashboard until ctx is done.

@@ -4,15 +4,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/natsconn"
+	"github.com/ferrycd/ferry/pkg/process"
 	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/telemetry"
 	"github.com/ferrycd/ferry/services/drift/alerter"
@@ -31,13 +29,7 @@ func main() {
 	fs.StringVar(&configPath, "config", os.Getenv(config.EnvConfig),
 		"alert routing and commit status config (YAML); empty logs only (env "+config.EnvConfig+")")
 	_ = fs.Parse(os.Args[1:])
-	log := logging.Stderr(logOpts)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(logging.Into(ctx, log), natsOpts, configPath); err != nil && !errors.Is(err, context.Canceled) { // Ctrl-C during start-up is a clean stop
-		log.Error("drift stopped", "error", err)
-		os.Exit(1)
-	}
+	process.Run(logging.Stderr(logOpts), "drift stopped", func(ctx context.Context) error { return run(ctx, natsOpts, configPath) })
 }
 
 func run(ctx context.Context, natsOpts natsconn.Options, configPath string) error {

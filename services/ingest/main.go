@@ -9,14 +9,13 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/natsconn"
+	"github.com/ferrycd/ferry/pkg/process"
 	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/telemetry"
 	"github.com/ferrycd/ferry/services/ingest/webhook"
@@ -34,14 +33,8 @@ func main() {
 	opts.BindFlags(fs)
 	_ = fs.Parse(os.Args[1:])
 
-	log := logging.Stderr(logOpts)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx = logging.Into(ctx, log.With("service", "ingest"))
-	if err := run(ctx, natsOpts, opts); err != nil && !errors.Is(err, context.Canceled) { // Ctrl-C during start-up is a clean stop
-		log.Error("ingest failed", "error", err)
-		os.Exit(1)
-	}
+	log := logging.Stderr(logOpts).With("service", "ingest")
+	process.Run(log, "ingest failed", func(ctx context.Context) error { return run(ctx, natsOpts, opts) })
 }
 
 // run wires telemetry, NATS and the streams, then serves webhooks until ctx is done.

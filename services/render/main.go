@@ -6,16 +6,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/natsconn"
+	"github.com/ferrycd/ferry/pkg/process"
 	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/telemetry"
 	"github.com/ferrycd/ferry/services/render/renderer"
@@ -36,14 +34,7 @@ func main() {
 	cfg.render.BindFlags(fs)
 	_ = fs.Parse(os.Args[1:])
 
-	log := logging.Stderr(cfg.log)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx = logging.Into(ctx, log)
-	if err := run(ctx, cfg); err != nil && !errors.Is(err, context.Canceled) { // Ctrl-C during start-up is a clean stop
-		log.Error("ferry-render failed", "error", err)
-		os.Exit(1)
-	}
+	process.Run(logging.Stderr(cfg.log), "ferry-render failed", func(ctx context.Context) error { return run(ctx, cfg) })
 }
 
 // run connects to NATS, ensures the streams and renders until ctx is done.
