@@ -103,8 +103,12 @@ func resultClass(r *commandResult) string {
 		return clsBad
 	case r.Result == nil || r.Result.GetAwaitingHealth():
 		return clsProgress
+	case r.Result.GetPhase() == ferryv1.Phase_PHASE_UNSPECIFIED && strings.HasPrefix(r.Result.GetMessage(), "rejected"):
+		return clsBad // the worker refused the command
 	case r.Result.GetPhase() == ferryv1.Phase_PHASE_UNSPECIFIED:
 		return clsOK // a control changed, nothing applied
+	case r.Result.GetPhase() == ferryv1.Phase_PHASE_SUCCEEDED && r.Result.GetHealth() == ferryv1.Health_HEALTH_DEGRADED:
+		return clsWarn // applied, but not healthy
 	}
 	return phaseClass(r.Result.GetPhase())
 }

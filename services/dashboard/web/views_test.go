@@ -66,3 +66,27 @@ func TestGridCells(t *testing.T) {
 		t.Errorf("cells: api %v, web %v", api, web)
 	}
 }
+
+// TestResultClass: an action's banner is green only when it went well.
+func TestResultClass(t *testing.T) {
+	res := func(p ferryv1.Phase, h ferryv1.Health, msg string) *commandResult {
+		return &commandResult{Result: &ferryv1.SyncResult{Phase: p, Health: h, Message: msg}}
+	}
+	for _, tc := range []struct {
+		r    *commandResult
+		want string
+	}{
+		{&commandResult{Err: "no worker answered"}, clsBad},
+		{&commandResult{}, clsProgress},
+		{res(ferryv1.Phase_PHASE_UNSPECIFIED, 0, "automated sync suspended"), clsOK},
+		{res(ferryv1.Phase_PHASE_UNSPECIFIED, 0, "rejected: no revision abc in the history"), clsBad},
+		{res(ferryv1.Phase_PHASE_SUCCEEDED, ferryv1.Health_HEALTH_HEALTHY, ""), clsOK},
+		{res(ferryv1.Phase_PHASE_SUCCEEDED, ferryv1.Health_HEALTH_DEGRADED, ""), clsWarn},
+		{res(ferryv1.Phase_PHASE_FAILED, 0, "dry run failed"), clsBad},
+		{res(ferryv1.Phase_PHASE_HELD, 0, "pinned"), clsWarn},
+	} {
+		if got := resultClass(tc.r); got != tc.want {
+			t.Errorf("resultClass(err %q, %v) = %s, want %s", tc.r.Err, tc.r.Result, got, tc.want)
+		}
+	}
+}
