@@ -77,8 +77,8 @@ func (c *Client) read(ctx context.Context, streamName, filter string, lastPerSub
 
 // readSubjects returns every stored message of the given subjects of
 // streamName in stream order, with one consumer however many subjects
-// there are. Each subject must hold a message: the read waits for at
-// least len(subjects) of them.
+// there are. Each subject must hold a message: with none at all, the
+// read ends only after readIdle.
 func (c *Client) readSubjects(ctx context.Context, streamName string, subjects []string) ([]stored, error) {
 	if len(subjects) == 0 {
 		return nil, nil

@@ -24,6 +24,12 @@ func shortDigest(d string) string {
 	return d
 }
 
+// Rejected reports whether res is a worker's answer refusing a command
+// (a note whose message starts with "rejected", as the worker words it).
+func Rejected(res *ferryv1.SyncResult) bool {
+	return res.GetPhase() == ferryv1.Phase_PHASE_UNSPECIFIED && strings.HasPrefix(res.GetMessage(), "rejected")
+}
+
 // PhaseName is a phase in lowercase words: "succeeded", "render failed".
 func PhaseName(p ferryv1.Phase) string {
 	if p == ferryv1.Phase_PHASE_UNSPECIFIED {

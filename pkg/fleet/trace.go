@@ -128,8 +128,8 @@ func commitMatch(rev, ref string) bool {
 // it claims: a worker's NATS user may publish spans only under its own
 // origin (subject.WorkerSpanOrigin), so the subject is the truth.
 func attribute(s *ferryv1.Span, origin string) {
-	cluster, ok := strings.CutPrefix(origin, subject.WorkerSpanOrigin(""))
-	if !ok || cluster == "" {
+	cluster, ok := subject.WorkerSpanCluster(origin)
+	if !ok {
 		return
 	}
 	s.Service = "ferry-apply"

@@ -47,6 +47,13 @@ func Trace(traceID string) string { return prefixTrace + "." + traceID }
 // (two subject tokens: apply.<cluster>).
 func WorkerSpanOrigin(cluster string) string { return "apply." + cluster }
 
+// WorkerSpanCluster returns the cluster of a WorkerSpanOrigin, and
+// false for any other origin.
+func WorkerSpanCluster(origin string) (string, bool) {
+	cluster, ok := strings.CutPrefix(origin, "apply.")
+	return cluster, ok && cluster != ""
+}
+
 // WorkerSpans matches the spans cluster's apply worker may publish, in
 // any trace.
 func WorkerSpans(cluster string) string { return prefixTrace + ".*." + WorkerSpanOrigin(cluster) }

@@ -2,7 +2,6 @@ package telemetry
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -13,6 +12,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
@@ -94,14 +94,14 @@ func (e *NATSExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 }
 
 // Shutdown flushes what was published to the server, within ctx, and
-// logs (slog's default logger) how many spans were dropped, if any, so a
+// logs (ctx's logger) how many spans were dropped, if any, so a
 // trace with holes can be explained.
 func (e *NATSExporter) Shutdown(ctx context.Context) error {
 	if e.nc.IsConnected() {
 		_ = e.nc.FlushWithContext(ctx)
 	}
 	if n := e.dropped.Load(); n > 0 {
-		slog.WarnContext(ctx, "trace spans were not sent to NATS (unreachable or shutting down)", "service", e.service,
+		logging.From(ctx).Warn("trace spans were not sent to NATS (unreachable or shutting down)", "service", e.service,
 			"dropped", n, "published", e.published.Load())
 	}
 	return nil

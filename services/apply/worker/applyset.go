@@ -226,7 +226,7 @@ func (k *kube) applyChanged(ctx context.Context, plans []*planned) error {
 		}
 		p.applied = true
 	})
-	if err := failures(plans, "apply"); err != nil {
+	if err := failures(plans, stepApply); err != nil {
 		return err
 	}
 	return ctx.Err()
@@ -260,7 +260,7 @@ const (
 // gate returns an error naming every FAILED plan, or ctx's error when it
 // ended before every plan was checked, or nil.
 func gate(ctx context.Context, plans []*planned) error {
-	if err := failures(plans, "dry run"); err != nil {
+	if err := failures(plans, stepDryRun); err != nil {
 		return err
 	}
 	return ctx.Err()
@@ -270,7 +270,7 @@ func gate(ctx context.Context, plans []*planned) error {
 // no object of plans was sent to the API server.
 func nothingApplied(plans []*planned, err error) bool {
 	var se *setError
-	if !errors.As(err, &se) || se.step != "dry run" {
+	if !errors.As(err, &se) || se.step != stepDryRun {
 		return false
 	}
 	for _, p := range plans {
@@ -280,6 +280,12 @@ func nothingApplied(plans []*planned, err error) bool {
 	}
 	return true
 }
+
+// Steps of a sync a setError names.
+const (
+	stepDryRun = "dry run"
+	stepApply  = "apply"
+)
 
 // failures returns a *setError for the FAILED plans, or nil.
 func failures(plans []*planned, step string) error {

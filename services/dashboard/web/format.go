@@ -103,7 +103,7 @@ func resultClass(r *commandResult) string {
 		return clsBad
 	case r.Result == nil || r.Result.GetAwaitingHealth():
 		return clsProgress
-	case r.Result.GetPhase() == ferryv1.Phase_PHASE_UNSPECIFIED && strings.HasPrefix(r.Result.GetMessage(), "rejected"):
+	case fleet.Rejected(r.Result):
 		return clsBad // the worker refused the command
 	case r.Result.GetPhase() == ferryv1.Phase_PHASE_UNSPECIFIED:
 		return clsOK // a control changed, nothing applied

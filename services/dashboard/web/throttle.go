@@ -44,12 +44,12 @@ func (t *loginThrottle) wait(addr string) time.Duration {
 	if !ok {
 		return 0
 	}
-	now := t.now()
-	if c.limiter.TokensAt(now) >= 1 {
+	tokens := c.limiter.TokensAt(t.now())
+	if tokens >= 1 {
 		return 0
 	}
 	// One token accrues per loginRefill.
-	need := (1 - c.limiter.TokensAt(now)) * float64(loginRefill)
+	need := (1 - tokens) * float64(loginRefill)
 	return time.Duration(need).Round(time.Second) + time.Second
 }
 

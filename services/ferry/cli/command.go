@@ -161,7 +161,7 @@ func judge(res *ferryv1.SyncResult) (bool, string) {
 	case ferryv1.Phase_PHASE_HELD:
 		return true, "held: " + msg
 	default:
-		if strings.HasPrefix(msg, "rejected") {
+		if fleet.Rejected(res) {
 			return false, "✗ " + msg
 		}
 		return true, "✓ " + msg

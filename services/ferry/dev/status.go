@@ -110,7 +110,7 @@ func statusLine(res *ferryv1.SyncResult) string {
 	case ferryv1.Phase_PHASE_RENDER_FAILED:
 		return fmt.Sprintf("✗ render failed %s: %s %s", head, res.GetFile(), res.GetMessage())
 	case ferryv1.Phase_PHASE_UNSPECIFIED: // a command's answer: suspended, resumed, unpinned
-		if strings.HasPrefix(res.GetMessage(), "rejected") {
+		if fleet.Rejected(res) {
 			return fmt.Sprintf("✗ %s: %s", head, res.GetMessage())
 		}
 		return fmt.Sprintf("· %s: %s", head, res.GetMessage())
