@@ -71,6 +71,11 @@ func Configs(opts Options) []jetstream.StreamConfig {
 			MaxAge: 24 * time.Hour, Duplicates: 10 * time.Minute,
 		},
 		{
+			Name: subject.StreamRegistry, Subjects: []string{subject.AllRegistry},
+			Description: "what render made of each repository's ferry.yaml", Storage: opts.Storage,
+			MaxMsgsPerSubject: 20, MaxAge: 90 * 24 * time.Hour, AllowDirect: true,
+		},
+		{
 			Name: subject.StreamTraces, Subjects: []string{subject.AllTraces},
 			Description: "finished trace spans, one subject per trace", Storage: opts.Storage,
 			MaxAge: 7 * 24 * time.Hour, MaxBytes: 256 << 20, Discard: jetstream.DiscardOld,

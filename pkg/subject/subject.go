@@ -3,11 +3,14 @@
 package subject
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/ferrycd/ferry/pkg/repoid"
 )
 
 // Stream names.
@@ -22,6 +25,9 @@ const (
 	StreamDrift = "FERRY_DRIFT"
 	// StreamCommands holds operator commands.
 	StreamCommands = "FERRY_CMD"
+	// StreamRegistry holds what render made of each repository's
+	// ferry.yaml: accepted, rejected (with the reason) or ignored.
+	StreamRegistry = "FERRY_REGISTRY"
 )
 
 // KV buckets and object stores.
@@ -46,7 +52,16 @@ const (
 	prefixStatus  = "ferry.status"
 	prefixDrift   = "ferry.drift"
 	prefixCmd     = "ferry.cmd"
+	prefixReg     = "ferry.registry"
 )
+
+// AllRegistry matches every registry outcome.
+const AllRegistry = prefixReg + ".>"
+
+// Registry is the subject of the registry outcomes of one repository
+// (a RepoKey): the platform repository's accepted or rejected ferry.yaml,
+// or the notice that another repository's ferry.yaml was ignored.
+func Registry(repoKey string) string { return prefixReg + "." + repoKey }
 
 // AllGit matches every push event.
 const AllGit = prefixGit + ".>"
@@ -115,24 +130,17 @@ func ClusterApp(subj string) (cluster, app string, err error) {
 	return parts[2], parts[3], nil
 }
 
-var nonToken = regexp.MustCompile(`[^a-z0-9_-]+`)
-
-// RepoKey turns a repository URL (https, ssh or scp-like) into a single
-// subject token: host and path, lowercase, ".git" dropped, every other
-// character replaced by '-'. https://github.com/Org/Apps.git → github-com-org-apps.
+// RepoKey turns a repository URL (https, http, ssh, git or scp-like)
+// into a single subject token that is the same for every spelling of one
+// repository and different for different repositories (pkg/repoid's
+// Key). A URL Ferry would not fetch from keys as "invalid-<hash>".
 func RepoKey(repoURL string) string {
-	s := strings.TrimSpace(repoURL)
-	if u, err := url.Parse(s); err == nil && u.Host != "" {
-		s = u.Hostname() + "/" + u.Path
-	} else if at := strings.Index(s, "@"); at >= 0 && strings.Contains(s, ":") {
-		s = strings.Replace(s[at+1:], ":", "/", 1) // git@host:org/repo
+	id, err := repoid.Parse(repoURL)
+	if err != nil {
+		sum := sha256.Sum256([]byte(repoURL))
+		return "invalid-" + hex.EncodeToString(sum[:8])
 	}
-	s = strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(s), "/"), ".git")
-	s = strings.Trim(nonToken.ReplaceAllString(s, "-"), "-")
-	if s == "" {
-		return "unknown"
-	}
-	return s
+	return id.Key()
 }
 
 // Bundles is the object store holding one cluster's large bundles. One

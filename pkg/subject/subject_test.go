@@ -2,23 +2,33 @@ package subject
 
 import (
 	"errors"
+	"regexp"
 	"testing"
 )
 
 func TestRepoKey(t *testing.T) {
-	cases := map[string]string{
-		"https://github.com/Org/Apps.git":       "github-com-org-apps",
-		"https://github.com/org/apps":           "github-com-org-apps",
-		"git@github.com:org/apps.git":           "github-com-org-apps",
-		"ssh://git@gitlab.example.com:22/a/b.c": "gitlab-example-com-a-b-c",
-		"http://127.0.0.1:8080/repos/demo.git/": "127-0-0-1-repos-demo",
-		"":                                      "unknown",
-		"https://gitea.local/org/my_repo.git":   "gitea-local-org-my_repo",
-		"https://bitbucket.org/team/x*y>z.git":  "bitbucket-org-team-x-y-z",
+	same := [][2]string{
+		{"https://github.com/Org/Apps.git", "https://github.com/org/apps"},
+		{"http://127.0.0.1:8080/repos/demo.git/", "http://127.0.0.1:8080/repos/demo"},
 	}
-	for in, want := range cases {
-		if got := RepoKey(in); got != want {
-			t.Errorf("RepoKey(%q) = %q, want %q", in, got, want)
+	for _, c := range same {
+		if RepoKey(c[0]) != RepoKey(c[1]) {
+			t.Errorf("RepoKey(%q) = %q, RepoKey(%q) = %q: want one key", c[0], RepoKey(c[0]), c[1], RepoKey(c[1]))
+		}
+	}
+	differ := [][2]string{
+		{"https://git.example.com/org/Config.git", "https://git.example.com/org/config.git"},
+		{"https://git.example.com/a/b-c", "https://git.example.com/a/b_c"},
+		{"file:///etc", "file:///etc/passwd"},
+	}
+	for _, c := range differ {
+		if RepoKey(c[0]) == RepoKey(c[1]) {
+			t.Errorf("RepoKey(%q) = RepoKey(%q) = %q: want distinct keys", c[0], c[1], RepoKey(c[0]))
+		}
+	}
+	for _, in := range []string{"https://github.com/org/apps.git", "file:///etc", "", "https://bitbucket.org/team/x*y>z.git"} {
+		if k := RepoKey(in); !regexp.MustCompile(`^[a-z0-9-]+$`).MatchString(k) {
+			t.Errorf("RepoKey(%q) = %q is not a subject token", in, k)
 		}
 	}
 }

@@ -45,6 +45,9 @@ type Config struct {
 	HealthTimeout time.Duration
 	// DriftResync is the worker's full drift comparison interval.
 	DriftResync time.Duration
+	// PlatformRepos names the repositories on Git whose ferry.yaml
+	// declares apps; empty trusts every repository on Git.
+	PlatformRepos []string
 }
 
 // Pipeline is a running ingest → render → apply → drift pipeline.
@@ -102,7 +105,7 @@ func Start(ctx context.Context, cfg Config) (_ *Pipeline, err error) {
 	io.GitHubSecret, io.GiteaSecret, io.GitLabToken, io.BitbucketSecret = cfg.Secret, cfg.Secret, cfg.Secret, cfg.Secret
 	p.Pipeline, err = allinone.Start(ctx, p.JS, allinone.Config{
 		Listener: ln, Ingest: io, Rest: cfg.Rest,
-		Render: renderer.Options{CacheDir: filepath.Join(cfg.Dir, "render-cache")},
+		Render: renderer.Options{CacheDir: filepath.Join(cfg.Dir, "render-cache"), PlatformRepos: platformRepos(cfg, p.Git)},
 		Worker: worker.Options{Cluster: cfg.Cluster, HealthTimeout: cfg.HealthTimeout, DriftResync: cfg.DriftResync},
 		Drift:  alerter.Options{Counters: p.Counters, Config: cfg.Drift},
 	})
@@ -138,4 +141,18 @@ func (p *Pipeline) Webhook(ctx context.Context, provider string, repo *gitserver
 		CloneURL: repo.URL, Ref: "refs/heads/" + repo.Branch, Before: before, After: after,
 		Pusher: "e2e", DeliveryID: deliveryID,
 	})
+}
+
+// platformRepos returns the platform repositories render trusts: those
+// cfg names on the test git server, or every repository on it when cfg
+// names none (tests make one platform repository each).
+func platformRepos(cfg Config, git *gitserver.Server) []string {
+	if len(cfg.PlatformRepos) == 0 {
+		return []string{git.URL + "/*"}
+	}
+	out := make([]string, len(cfg.PlatformRepos))
+	for i, name := range cfg.PlatformRepos {
+		out[i] = git.RepoURL(name)
+	}
+	return out
 }

@@ -125,7 +125,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	ingestOpts.GitHubSecret, ingestOpts.GiteaSecret, ingestOpts.GitLabToken = secret, secret, secret
 	pipe, err := allinone.Start(ctx, js, allinone.Config{
 		Listener: ln, Ingest: ingestOpts, Rest: restCfg,
-		Render: renderer.Options{CacheDir: o.path("render-cache")},
+		Render: renderer.Options{CacheDir: o.path("render-cache"), PlatformRepos: []string{repo.URL}},
 		Worker: worker.Options{Cluster: o.Cluster}, WorkerJS: workerJS,
 		Drift: alerter.Options{Config: driftCfg},
 	})

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ferrycd/ferry/pkg/registry"
@@ -27,6 +28,13 @@ type Options struct {
 	Workers int
 	// FetchTimeout bounds one git fetch. Default one minute.
 	FetchTimeout time.Duration
+	// PlatformRepos are the clone URLs of the platform repositories, the
+	// only repositories whose ferry.yaml declares apps; the last path
+	// segment may be a glob (https://git.example.com/org/platform-*).
+	// Required. A ferry.yaml in any other repository is ignored, with a
+	// notice on its push; an app belongs to the platform repository that
+	// declared it first and no other may redeclare it.
+	PlatformRepos []string
 	// PlatformRef is the branch whose ferry.yaml defines the app registry;
 	// ferry.yaml on other branches is ignored. Default registry.DefaultRef.
 	PlatformRef string
@@ -53,6 +61,13 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.CacheDir, "cache-dir", os.Getenv("FERRY_RENDER_CACHE_DIR"), "git cache directory (default <user cache dir>/ferry/git)")
 	fs.IntVar(&o.Workers, "workers", envInt("FERRY_RENDER_WORKERS", 0), "repositories rendered in parallel (default GOMAXPROCS)")
 	fs.DurationVar(&o.FetchTimeout, "fetch-timeout", envDuration("FERRY_RENDER_FETCH_TIMEOUT", time.Minute), "timeout of one git fetch")
+	if v := os.Getenv("FERRY_RENDER_PLATFORM_REPO"); v != "" && len(o.PlatformRepos) == 0 {
+		o.PlatformRepos = strings.Split(v, ",")
+	}
+	fs.Func("platform-repo", "clone URL of a platform repository, whose ferry.yaml declares apps; repeat or comma-separate for several (required; env FERRY_RENDER_PLATFORM_REPO)", func(v string) error {
+		o.PlatformRepos = append(o.PlatformRepos, strings.Split(v, ",")...)
+		return nil
+	})
 	fs.StringVar(&o.PlatformRef, "platform-ref", envOr("FERRY_RENDER_PLATFORM_REF", registry.DefaultRef), "branch whose ferry.yaml defines the apps")
 	fs.DurationVar(&o.RetryInitial, "retry-initial", envDuration("FERRY_RENDER_RETRY_INITIAL", time.Second), "first redelivery delay after a fetch or publish error")
 	fs.DurationVar(&o.RetryMax, "retry-max", envDuration("FERRY_RENDER_RETRY_MAX", 5*time.Minute), "largest redelivery delay")

@@ -1,0 +1,102 @@
+package repoid
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseRefuses(t *testing.T) {
+	for _, raw := range []string{
+		"", "file:///etc", "FILE:///etc/passwd", "/srv/git/apps.git", "./apps", "ext::sh -c id",
+		"https://user:secret@github.com/org/apps.git", "https://github.com/", "https:///org/apps",
+		"https://github.com/org/../../etc", "git@github.com:../x", "https://h/x\nfoo", "https://h/a b",
+		"https://h/org/apps?x=1", "ftp://h/org/apps", "-oProxyCommand=x:org/apps", strings.Repeat("a", 3000),
+	} {
+		if _, err := Parse(raw); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("Parse(%q) = %v, want ErrUnsupported", raw, err)
+		}
+	}
+}
+
+func TestSame(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"https://github.com/Org/Apps.git", "git@github.com:org/apps", true},
+		{"https://GitHub.com/org/apps/", "ssh://git@github.com:22/org/apps.git", true},
+		{"https://git.example.com/org/Config.git", "https://git.example.com/org/config.git", false},
+		{"http://127.0.0.1:3000/org/apps.git", "http://127.0.0.1:4000/org/apps.git", false},
+		{"http://127.0.0.1:3000/org/apps.git", "ssh://git@127.0.0.1:2222/org/apps.git", true},
+		{"https://git.example.com:443/a/b", "https://git.example.com/a/b.git", true},
+		{"https://git.example.com/a/b-c", "https://git.example.com/a/b_c", false},
+		{"https://git.example.com/a/b", "https://other.example.com/a/b", false},
+		{"file:///a/b", "file:///a/b", false},
+	} {
+		if got := Same(c.a, c.b); got != c.same {
+			t.Errorf("Same(%q, %q) = %v, want %v", c.a, c.b, got, c.same)
+		}
+	}
+}
+
+func TestKeyIsCollisionFree(t *testing.T) {
+	keys := map[string]string{}
+	for _, raw := range []string{
+		"https://git.example.com/org/Config.git", "https://git.example.com/org/config.git",
+		"https://git.example.com/a/b-c", "https://git.example.com/a/b_c", "https://git.example.com/a/b.c",
+		"http://127.0.0.1:3000/org/apps", "http://127.0.0.1:4000/org/apps",
+	} {
+		id, err := Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := id.Key()
+		if prev, dup := keys[k]; dup {
+			t.Errorf("%q and %q share key %q", prev, raw, k)
+		}
+		keys[k] = raw
+		if strings.ContainsAny(k, ". *>\t") || len(k) > 70 {
+			t.Errorf("key %q of %q is not a short subject token", k, raw)
+		}
+	}
+	a, _ := Parse("https://github.com/Org/Apps.git")
+	b, _ := Parse("https://github.com/org/apps")
+	if a.Key() != b.Key() {
+		t.Errorf("one GitHub repository has two keys: %q %q", a.Key(), b.Key())
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"https://github.com/org/apps.git", "git@h:o/r", "ssh://h:22/x", "file:///x", "http://[::1]:80/a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		id, err := Parse(raw)
+		if err != nil {
+			if !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("error %v does not wrap ErrUnsupported", err)
+			}
+			return
+		}
+		if id.Host == "" || id.Path == "" || strings.Contains(id.Path, "..") && containsDotDot(id.Path) {
+			t.Fatalf("Parse(%q) = %+v", raw, id)
+		}
+		if !id.Same(id) {
+			t.Fatalf("%+v is not the same as itself", id)
+		}
+		k := id.Key()
+		if strings.ContainsAny(k, ". *>") || k == "" {
+			t.Fatalf("key %q is not a subject token", k)
+		}
+	})
+}
+
+func containsDotDot(p string) bool {
+	for _, s := range strings.Split(p, "/") {
+		if s == ".." {
+			return true
+		}
+	}
+	return false
+}
