@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ferrycd/ferry/pkg/repoid"
 	"github.com/ferrycd/ferry/pkg/subject"
 )
 
@@ -141,6 +142,8 @@ func (r *Registry) Validate() error {
 			fail("source.repo", errors.New("is required"))
 		} else if strings.ContainsAny(a.Source.Repo, " \t\n") {
 			fail("source.repo", fmt.Errorf("%q contains whitespace", a.Source.Repo))
+		} else if _, err := repoid.Parse(a.Source.Repo); err != nil {
+			fail("source.repo", err)
 		}
 		if strings.TrimSpace(a.Source.Path) == "" {
 			fail("source.path", errors.New(`is required ("." for the repository root)`))

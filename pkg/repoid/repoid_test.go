@@ -100,3 +100,41 @@ func containsDotDot(p string) bool {
 	}
 	return false
 }
+
+func TestPattern(t *testing.T) {
+	for _, c := range []struct {
+		pattern, url string
+		match        bool
+		fetch        string
+	}{
+		{"https://git.example.com/org/platform.git", "https://git.example.com/org/platform", true, "https://git.example.com/org/platform.git"},
+		{"https://git.example.com/org/platform.git", "git@git.example.com:org/platform.git", true, "https://git.example.com/org/platform.git"},
+		{"https://git.example.com/org/platform.git", "https://git.example.com/org/Platform", false, ""},
+		{"https://git.example.com/org/platform-*", "https://git.example.com/org/platform-eu.git", true, "https://git.example.com/org/platform-eu"},
+		{"https://git.example.com/org/platform-*", "https://git.example.com/org/team/platform-eu", false, ""},
+		{"https://git.example.com/org/platform-*", "https://git.example.com/other/platform-eu", false, ""},
+		{"http://127.0.0.1:3000/*", "http://127.0.0.1:3000/apps.git", true, "http://127.0.0.1:3000/apps"},
+		{"http://127.0.0.1:3000/*", "http://127.0.0.1:4000/apps.git", false, ""},
+		{"git@github.com:Org/Platform.git", "https://github.com/org/platform", true, "git@github.com:org/platform.git"},
+	} {
+		p, err := ParsePattern(c.pattern)
+		if err != nil {
+			t.Fatalf("ParsePattern(%q): %v", c.pattern, err)
+		}
+		id, err := Parse(c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Match(id); got != c.match {
+			t.Errorf("%q matches %q = %v, want %v", c.pattern, c.url, got, c.match)
+		}
+		if c.match && p.URLFor(id) != c.fetch {
+			t.Errorf("%q fetches %q from %q, want %q", c.pattern, c.url, p.URLFor(id), c.fetch)
+		}
+	}
+	for _, bad := range []string{"https://git.example.com/*/platform", "file:///srv/*", "https://h/a/[", ""} {
+		if _, err := ParsePattern(bad); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("ParsePattern(%q) = %v, want ErrUnsupported", bad, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/registry"
+	"github.com/ferrycd/ferry/pkg/repoid"
 	"github.com/ferrycd/ferry/pkg/subject"
 )
 
@@ -144,27 +146,28 @@ func (x *appIndex) remove(ctx context.Context, name string, rev uint64) error {
 	return nil
 }
 
-// ownedBy returns the apps declared by the platform repository repoKey.
-func (x *appIndex) ownedBy(repoKey string) map[string]uint64 {
+// ownedBy returns the apps declared by the platform repository platform.
+func (x *appIndex) ownedBy(platform string) map[string]uint64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	out := map[string]uint64{}
 	for name, cur := range x.apps {
-		if cur.entry != nil && subject.RepoKey(cur.entry.Platform) == repoKey {
+		if cur.entry != nil && repoid.Same(cur.entry.Platform, platform) {
 			out[name] = cur.rev
 		}
 	}
 	return out
 }
 
-// targets returns every app × destination whose source is repoKey and whose
-// effective ref is branch, ordered by app and cluster.
-func (x *appIndex) targets(repoKey, branch string) []target {
+// targets returns every app × destination declared by a trusted platform
+// repository whose source is the repository push (however the registry
+// spells it) and whose effective ref is branch, ordered by app and cluster.
+func (x *appIndex) targets(push repoid.ID, branch string, ps platforms) []target {
 	x.mu.RLock()
 	var out []target
 	for _, cur := range x.apps {
 		e := cur.entry
-		if e == nil || subject.RepoKey(e.Source.Repo) != repoKey {
+		if e == nil || !ps.trusts(e.Platform) || !sameRepo(e.Source.Repo, push) {
 			continue
 		}
 		for _, d := range e.Destinations {
@@ -181,4 +184,18 @@ func (x *appIndex) targets(repoKey, branch string) []target {
 		return out[i].dest.Cluster < out[j].dest.Cluster
 	})
 	return out
+}
+
+// sourceURL returns the URL to fetch the repository push from for its
+// targets on branch: the first (in order) registered spelling of it, or
+// "" when no app follows it.
+func (x *appIndex) sourceURL(push repoid.ID, branch string, ps platforms) string {
+	var urls []string
+	for _, t := range x.targets(push, branch, ps) {
+		urls = append(urls, t.entry.Source.Repo)
+	}
+	if len(urls) == 0 {
+		return ""
+	}
+	return slices.Min(urls)
 }

@@ -102,6 +102,17 @@ func newEnv(t testing.TB, opts Options) *env {
 	}
 	t.Cleanup(func() { _ = gs.Close() })
 	e := &env{t: t, ctx: ctx, js: js, git: gs, cacheDir: t.TempDir(), logs: logs}
+	// Every repository on the test git server is a platform repository
+	// unless the test names its own; a name without a scheme is a
+	// repository on the test server.
+	if len(opts.PlatformRepos) == 0 {
+		opts.PlatformRepos = []string{gs.URL + "/*"}
+	}
+	for i, p := range opts.PlatformRepos {
+		if !strings.Contains(p, "://") {
+			opts.PlatformRepos[i] = gs.RepoURL(p)
+		}
+	}
 	opts.started = func(r *renderer) { e.r.Store(r) }
 	if opts.CacheDir == "" {
 		opts.CacheDir = e.cacheDir

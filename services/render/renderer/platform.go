@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/registry"
+	"github.com/ferrycd/ferry/pkg/repoid"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 	"github.com/ferrycd/ferry/services/render/gitcache"
@@ -21,16 +22,20 @@ type appRemoval struct {
 	cluster string
 }
 
-// syncRegistry loads ferry.yaml from the pushed commit, when there is one,
-// into the ferry-apps bucket: apps it lists are stored, apps this platform
-// repository listed before and no longer does are deleted, and every
-// cluster an app left gets a DesiredState with deleted=true so its worker
-// prunes the app. It returns the targets of other repositories this
-// process has not rendered with their current parameters (new or changed
-// apps), to render from their branch tips. An invalid ferry.yaml is
-// logged and leaves the registry as it was; it is the author's to fix,
+// syncRegistry loads ferry.yaml from the platform repository's pushed
+// commit, when there is one, into the ferry-apps bucket: apps it lists
+// are stored, apps this platform repository listed before and no longer
+// does are deleted, and every cluster an app left gets a DesiredState
+// with deleted=true so its worker prunes the app. It returns the targets
+// of other repositories this process has not rendered with their current
+// parameters (new or changed apps), to render from their branch tips.
+//
+// A ferry.yaml that does not parse or validate, or that declares an app
+// another platform repository owns, is rejected whole: the registry stays
+// as it was and a REJECTED RegistryStatus says why (ferry get apps, the
+// dashboard and a commit status show it). It is the author's to fix;
 // retrying would not help.
-func (r *renderer) syncRegistry(ctx context.Context, ev *ferryv1.PushEvent, snap *gitcache.Snapshot) ([]target, error) {
+func (r *renderer) syncRegistry(ctx context.Context, ev *ferryv1.PushEvent, snap *gitcache.Snapshot, platform string) ([]target, error) {
 	data, err := snap.ReadFile(registry.FileName)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -40,21 +45,24 @@ func (r *renderer) syncRegistry(ctx context.Context, ev *ferryv1.PushEvent, snap
 	}
 	log := logging.From(ctx)
 	reg, err := registry.Parse(registry.FileName, data)
+	if err == nil {
+		err = r.conflicts(reg, platform)
+	}
 	if err != nil {
-		log.Error("invalid app registry; keeping the previous one", "file", registry.FileName, "error", err)
-		return nil, nil
+		log.Error("app registry rejected; keeping the previous one", "file", registry.FileName, "error", err)
+		return nil, r.publishRegistry(ctx, ev, platform, ferryv1.RegistryOutcome_REGISTRY_OUTCOME_REJECTED, err.Error(), nil)
 	}
 	var removals []appRemoval
 	listed := make(map[string]bool, len(reg.Apps))
 	for i := range reg.Apps {
-		entry := &registry.Entry{App: reg.Apps[i], Platform: ev.GetCloneUrl()}
+		entry := &registry.Entry{App: reg.Apps[i], Platform: platform}
 		listed[entry.Name] = true
 		cur, _ := r.apps.get(entry.Name)
 		if cur != nil && same(cur, entry) {
 			continue
 		}
-		if cur != nil && subject.RepoKey(cur.Platform) != ev.GetRepoKey() {
-			log.Warn("app was declared by another platform repository; this one takes it over",
+		if cur != nil && !repoid.Same(cur.Platform, platform) {
+			log.Warn("app was declared by a repository that is no longer a platform repository; this one declares it now",
 				"app", entry.Name, "previous_platform", cur.Platform)
 		}
 		if cur != nil {
@@ -65,7 +73,7 @@ func (r *renderer) syncRegistry(ctx context.Context, ev *ferryv1.PushEvent, snap
 		}
 		log.Info("app registered", "app", entry.Name, "source", entry.Source.Repo, "destinations", len(entry.Destinations))
 	}
-	for name, rev := range r.apps.ownedBy(ev.GetRepoKey()) {
+	for name, rev := range r.apps.ownedBy(platform) {
 		if listed[name] {
 			continue
 		}
@@ -86,7 +94,33 @@ func (r *renderer) syncRegistry(ctx context.Context, ev *ferryv1.PushEvent, snap
 		r.state.forget(rm.entry.Name, rm.cluster)
 		log.Info("deletion published", "app", rm.entry.Name, "cluster", rm.cluster, "prune", rm.entry.Sync.Prune)
 	}
-	return r.unrendered(reg, ev), nil
+	names := make([]string, 0, len(reg.Apps))
+	for i := range reg.Apps {
+		names = append(names, reg.Apps[i].Name)
+	}
+	if err := r.publishRegistry(ctx, ev, platform, ferryv1.RegistryOutcome_REGISTRY_OUTCOME_ACCEPTED, "", names); err != nil {
+		return nil, err
+	}
+	push, _ := repoid.Parse(platform)
+	return r.unrendered(reg, push), nil
+}
+
+// conflicts rejects a registry that declares an app another trusted
+// platform repository owns: an app changes hands only when its owner
+// drops it first, never by being redeclared.
+func (r *renderer) conflicts(reg *registry.Registry, platform string) error {
+	var errs []error
+	for i := range reg.Apps {
+		cur, _ := r.apps.get(reg.Apps[i].Name)
+		if cur != nil && !repoid.Same(cur.Platform, platform) && r.platforms.trusts(cur.Platform) {
+			errs = append(errs, fmt.Errorf("app %q belongs to platform repository %s: remove it there before declaring it here",
+				reg.Apps[i].Name, cur.Platform))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s: %w", registry.ErrInvalid, registry.FileName, errors.Join(errs...))
+	}
+	return nil
 }
 
 // droppedClusters lists the clusters of old that next (nil: the app is
@@ -110,11 +144,11 @@ func droppedClusters(old, next *registry.Entry) []appRemoval {
 // unrendered returns the targets of reg's apps whose source is another
 // repository and which this process has no render of with the current
 // parameters.
-func (r *renderer) unrendered(reg *registry.Registry, ev *ferryv1.PushEvent) []target {
+func (r *renderer) unrendered(reg *registry.Registry, platform repoid.ID) []target {
 	var out []target
 	for i := range reg.Apps {
 		e, _ := r.apps.get(reg.Apps[i].Name)
-		if e == nil || subject.RepoKey(e.Source.Repo) == ev.GetRepoKey() {
+		if e == nil || sameRepo(e.Source.Repo, platform) {
 			continue
 		}
 		for _, d := range e.Destinations {
@@ -168,6 +202,12 @@ func (r *renderer) renderTip(ctx context.Context, ev *ferryv1.PushEvent, url, br
 	ctx = logging.With(ctx, "source", url, "source_ref", branch, "source_revision", tip.After)
 	logging.From(ctx).Info("rendering apps the registry just gained", "targets", len(targets))
 	return r.renderTargets(ctx, tip, snap, allScope(), targets)
+}
+
+// sameRepo reports whether url names repository id.
+func sameRepo(url string, id repoid.ID) bool {
+	u, err := repoid.Parse(url)
+	return err == nil && u.Same(id)
 }
 
 func same(a, b *registry.Entry) bool {

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 
 	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/pkg/repoid"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 	"github.com/ferrycd/ferry/services/render/gitcache"
 	"github.com/ferrycd/ferry/services/render/source"
@@ -33,10 +34,11 @@ func (r *renderer) handle(ctx context.Context, ev *ferryv1.PushEvent) error {
 		log.Info("skipping branch deletion", "ref", ev.GetRef())
 		return nil
 	}
-	if ev.GetCloneUrl() == "" {
-		return terminal(errors.New("push event has no clone url"))
+	push, err := repoid.Parse(ev.GetCloneUrl())
+	if err != nil {
+		return terminal(fmt.Errorf("push names no repository render may fetch: %w", err))
 	}
-	external, err := r.handleRepo(ctx, ev, branch)
+	external, err := r.handleRepo(ctx, ev, push, branch)
 	if err != nil {
 		return err
 	}
@@ -46,36 +48,69 @@ func (r *renderer) handle(ctx context.Context, ev *ferryv1.PushEvent) error {
 	return r.renderExternal(ctx, ev, external)
 }
 
-// handleRepo renders the pushed repository's apps and, for a platform
-// branch, syncs the registry; it returns the other repositories' targets
-// the registry change asks to render.
-func (r *renderer) handleRepo(ctx context.Context, ev *ferryv1.PushEvent, branch string) ([]target, error) {
-	log := logging.From(ctx)
-	snap, err := r.cache.Checkout(ctx, ev.GetCloneUrl(), branch, ev.GetAfter())
+// handleRepo renders the apps whose source is the pushed repository and,
+// for a platform repository's platform branch, syncs the registry first;
+// it returns the other repositories' targets the registry change asks to
+// render. Render fetches only URLs the operator or the registry named:
+// the platform repository's configured URL or an app's registered source,
+// never the clone URL the webhook spelled. Every target found is the
+// pushed repository (whatever spelling registered it), so one checkout
+// serves them all.
+func (r *renderer) handleRepo(ctx context.Context, ev *ferryv1.PushEvent, push repoid.ID, branch string) ([]target, error) {
+	platformURL, isPlatform := r.platforms.match(push)
+	isPlatform = isPlatform && branch == r.opts.PlatformRef
+	url := platformURL
+	if !isPlatform {
+		url = r.apps.sourceURL(push, branch, r.platforms)
+		if url == "" {
+			logging.From(ctx).Debug("no app follows this repository and branch; nothing fetched", "ref", ev.GetRef())
+			return nil, nil
+		}
+	}
+	var external []target
+	err := r.withCheckout(ctx, ev, url, branch, func(snap *gitcache.Snapshot) error {
+		var err error
+		if isPlatform {
+			external, err = r.syncRegistry(ctx, ev, snap, platformURL)
+		} else if branch == r.opts.PlatformRef {
+			err = r.noticeStrayRegistry(ctx, ev, snap, url)
+		}
+		if err != nil {
+			return err
+		}
+		return r.renderFrom(ctx, ev, snap, r.apps.targets(push, branch, r.platforms))
+	})
 	if err != nil {
 		return nil, err
+	}
+	return external, nil
+}
+
+// withCheckout checks out ev's revision of url and runs fn on it, unless
+// the branch already moved on past it (a later push renders then).
+func (r *renderer) withCheckout(ctx context.Context, ev *ferryv1.PushEvent, url, branch string, fn func(*gitcache.Snapshot) error) error {
+	snap, err := r.cache.Checkout(ctx, url, branch, ev.GetAfter())
+	if err != nil {
+		return err
 	}
 	defer snap.Close()
 	if snap.Superseded() {
-		log.Info("skipping push: the branch already moved on", "ref", ev.GetRef(), "tip", snap.Tip.String())
-		return nil, nil
+		logging.From(ctx).Info("skipping push: the branch already moved on", "source", url, "ref", ev.GetRef(), "tip", snap.Tip.String())
+		return nil
 	}
-	var external []target
-	if branch == r.opts.PlatformRef {
-		if external, err = r.syncRegistry(ctx, ev, snap); err != nil {
-			return nil, err
-		}
-	}
-	targets := r.apps.targets(ev.GetRepoKey(), branch)
+	return fn(snap)
+}
+
+// renderFrom renders targets at snap, scoped to what changed since ev's before.
+func (r *renderer) renderFrom(ctx context.Context, ev *ferryv1.PushEvent, snap *gitcache.Snapshot, targets []target) error {
 	if len(targets) == 0 {
-		log.Debug("no app follows this branch", "ref", ev.GetRef())
-		return external, nil
+		return nil
 	}
 	scope, err := newScope(ctx, snap, ev.GetBefore())
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return external, r.renderTargets(ctx, ev, snap, scope, targets)
+	return r.renderTargets(ctx, ev, snap, scope, targets)
 }
 
 // renderTargets renders and publishes each target the push touches.

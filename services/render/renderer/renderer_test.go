@@ -226,7 +226,7 @@ func TestUnreachableRepoIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	entry := registry.Entry{App: registry.App{Name: "gone", Source: registry.Source{Repo: url, Path: "."},
-		Destinations: []registry.Destination{{Cluster: "prod"}}}, Platform: "http://example.invalid/platform.git"}
+		Destinations: []registry.Destination{{Cluster: "prod"}}}, Platform: e.git.RepoURL("platform")}
 	data, err := entry.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -234,8 +234,14 @@ func TestUnreachableRepoIsRetried(t *testing.T) {
 	if _, err := kv.Put(e.ctx, "gone", data); err != nil {
 		t.Fatal(err)
 	}
-	// Let render's watcher see the entry.
-	time.Sleep(200 * time.Millisecond)
+	e.eventually("render's watcher sees the entry", func() bool {
+		r := e.r.Load()
+		if r == nil {
+			return false
+		}
+		got, _ := r.apps.get("gone")
+		return got != nil
+	})
 	rev := "0123456789abcdef0123456789abcdef01234567"
 	e.publishPush(url, "refs/heads/main", rev)
 

@@ -37,6 +37,8 @@ type renderer struct {
 	apps    *appIndex
 	tools   []source.Tool
 	state   *state
+	// platforms are the repositories whose ferry.yaml declares apps.
+	platforms platforms
 }
 
 // Run consumes push events until ctx is done. Pushes of different
@@ -49,6 +51,10 @@ func Run(ctx context.Context, js jetstream.JetStream, opts Options) error {
 		return err
 	}
 	log := logging.From(ctx)
+	ps, err := parsePlatforms(opts.PlatformRepos)
+	if err != nil {
+		return err
+	}
 	cache, err := gitcache.New(opts.CacheDir, opts.FetchTimeout)
 	if err != nil {
 		return err
@@ -77,7 +83,7 @@ func Run(ctx context.Context, js jetstream.JetStream, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("open stream %s: %w", subject.StreamDesired, err)
 	}
-	r := &renderer{js: js, desired: desired, opts: opts, cache: cache, apps: apps, tools: source.Tools(), state: newState(opts.CacheBytes)}
+	r := &renderer{js: js, desired: desired, opts: opts, cache: cache, apps: apps, tools: source.Tools(), state: newState(opts.CacheBytes), platforms: ps}
 	if opts.started != nil {
 		opts.started(r)
 	}
@@ -116,7 +122,7 @@ func Run(ctx context.Context, js jetstream.JetStream, opts Options) error {
 		wg.Wait()
 		return fmt.Errorf("consume %s: %w", subject.StreamGit, err)
 	}
-	log.Info("render started", "workers", opts.Workers, "cache_dir", opts.CacheDir, "platform_ref", opts.PlatformRef)
+	log.Info("render started", "workers", opts.Workers, "cache_dir", opts.CacheDir, "platform_repos", opts.PlatformRepos, "platform_ref", opts.PlatformRef)
 
 	<-ctx.Done()
 	cc.Drain()

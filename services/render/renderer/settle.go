@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/pkg/repoid"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
 
@@ -65,7 +66,11 @@ func (r *renderer) reportGiveUp(ctx context.Context, ev *ferryv1.PushEvent, atte
 	}
 	now := time.Now()
 	err := fmt.Errorf("gave up after %d attempts: %w", attempts, cause)
-	for _, t := range r.apps.targets(ev.GetRepoKey(), branch) {
+	push, perr := repoid.Parse(ev.GetCloneUrl())
+	if perr != nil {
+		return
+	}
+	for _, t := range r.apps.targets(push, branch, r.platforms) {
 		if perr := r.publishFailure(ctx, ev, t, now, "", err); perr != nil {
 			logging.From(ctx).Error("cannot publish failure status", "app", t.entry.Name, "cluster", t.dest.Cluster, "error", perr)
 		}
