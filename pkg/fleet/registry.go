@@ -138,6 +138,12 @@ func RegistrySummary(st *ferryv1.RegistryStatus, repoKey string) string {
 	return fmt.Sprintf("registry %s@%s: unknown outcome %d", repo, at, st.GetOutcome())
 }
 
+// OutcomeName is a registry outcome in lowercase: "accepted", "rejected",
+// "ignored".
+func OutcomeName(o ferryv1.RegistryOutcome) string {
+	return strings.ToLower(strings.TrimPrefix(o.String(), "REGISTRY_OUTCOME_"))
+}
+
 func plural(n int) string {
 	if n == 1 {
 		return ""
