@@ -66,17 +66,41 @@ func (r RegistryReading) Banner() string {
 
 // Registry returns the state of every repository render read a
 // ferry.yaml from, ordered by repository: platform ones (accepted or
-// rejected) and others whose ferry.yaml was ignored. A NATS without
-// FERRY_REGISTRY (no render of this version ran yet) has none.
+// rejected) and others whose ferry.yaml was ignored. It reads the latest
+// reading per repository, and the older ones only of a repository whose
+// latest was rejected. A NATS without FERRY_REGISTRY (no render of this
+// version ran yet) has none.
 func (c *Client) Registry(ctx context.Context) ([]RegistryReading, error) {
-	msgs, err := c.read(ctx, subject.StreamRegistry, subject.AllRegistry, false)
+	latest, err := c.read(ctx, subject.StreamRegistry, subject.AllRegistry, true)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return registryReadings(msgs)
+	out, err := registryReadings(latest)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if !out[i].Rejected() {
+			continue
+		}
+		// What stays in force: the subject's history, up to the latest.
+		history, err := c.read(ctx, subject.StreamRegistry, out[i].Subject, false)
+		if err != nil {
+			return nil, err
+		}
+		history = slices.DeleteFunc(history, func(m stored) bool { return m.seq > out[i].Seq })
+		full, err := registryReadings(history)
+		if err != nil {
+			return nil, err
+		}
+		if len(full) == 1 && full[0].Seq == out[i].Seq {
+			out[i].InForce = full[0].InForce
+		}
+	}
+	return out, nil
 }
 
 // RegistryRejections returns the platform repositories whose latest
@@ -90,7 +114,7 @@ func (c *Client) RegistryRejections(ctx context.Context) ([]RegistryReading, err
 }
 
 // registryReadings folds msgs, in stream order, into one reading per
-// subject.
+// subject, with the accepted one in force where the latest is rejected.
 func registryReadings(msgs []stored) ([]RegistryReading, error) {
 	by := map[string]*RegistryReading{}
 	for _, m := range msgs {

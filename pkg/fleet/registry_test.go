@@ -60,6 +60,13 @@ func TestRegistryRejectionUntilAccepted(t *testing.T) {
 		t.Errorf("banner\n got %q\nwant %q", got, want)
 	}
 
+	// A second rejection keeps the same registry in force.
+	e.registry(reading(platformURL, "eeeeeeee5", rejected, "yaml: line 2: did not find expected key"))
+	if rej, err := e.c.RegistryRejections(t.Context()); err != nil || len(rej) != 1 || rej[0].InForce.GetRevision() != "aaaaaaaa1" ||
+		rej[0].Latest.GetRevision() != "eeeeeeee5" {
+		t.Errorf("after a second rejection: %+v, %v", rej, err)
+	}
+
 	// A fixed ferry.yaml clears the problem.
 	e.registry(reading(platformURL, "dddddddd4", accepted, "", "web"))
 	if rej, err := e.c.RegistryRejections(t.Context()); err != nil || len(rej) != 0 {
@@ -73,6 +80,11 @@ func TestRegistryRejectionUntilAccepted(t *testing.T) {
 		if r.InForce != nil {
 			t.Errorf("%s: in force %v set while nothing is rejected", r.Subject, r.InForce)
 		}
+	}
+	// The next rejection names the newest accepted registry.
+	e.registry(reading(platformURL, "ffffffff6", rejected, "app \"../x\": path leaves the repository"))
+	if rej, err := e.c.RegistryRejections(t.Context()); err != nil || len(rej) != 1 || rej[0].InForceRevision() != "ddddddd" {
+		t.Errorf("after accepted d and rejected f: %+v, %v", rej, err)
 	}
 }
 
