@@ -148,8 +148,8 @@ const (
 )
 
 // Event is one decoded message of FERRY_GIT, FERRY_DESIRED, FERRY_STATUS,
-// FERRY_DRIFT, FERRY_CMD or FERRY_REGISTRY. Exactly one of the message fields is set,
-// the one Kind names.
+// FERRY_DRIFT, FERRY_CMD or FERRY_REGISTRY. Exactly one of the message
+// fields is set, the one Kind names.
 type Event struct {
 	Kind         string
 	Subject      string
