@@ -45,6 +45,9 @@ func (c *Client) storedEvents(ctx context.Context, src source, since time.Time) 
 		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
 	}
 	cons, err := c.js.CreateConsumer(ctx, src.stream, cfg)
+	if src.optional() && errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s (has any Ferry service run against this NATS?): %w", src.stream, err)
 	}

@@ -142,11 +142,14 @@ const (
 	KindStatus  = "status"
 	KindDrift   = "drift"
 	KindCommand = "command"
+	// KindRegistry is a reading of a ferry.yaml (FERRY_REGISTRY); it
+	// names no app or cluster, like a push.
+	KindRegistry = "registry"
 )
 
 // Event is one decoded message of FERRY_GIT, FERRY_DESIRED, FERRY_STATUS,
-// FERRY_DRIFT or FERRY_CMD. Exactly one of the message fields is set,
-// the one Kind names.
+// FERRY_DRIFT, FERRY_CMD or FERRY_REGISTRY. Exactly one of the message
+// fields is set, the one Kind names.
 type Event struct {
 	Kind         string
 	Subject      string
@@ -155,9 +158,10 @@ type Event struct {
 	Seq          uint64
 	TraceID      string
 
-	Push    *ferryv1.PushEvent
-	Desired *ferryv1.DesiredState
-	Result  *ferryv1.SyncResult
-	Drift   *ferryv1.DriftEvent
-	Command *ferryv1.Command
+	Push     *ferryv1.PushEvent
+	Desired  *ferryv1.DesiredState
+	Result   *ferryv1.SyncResult
+	Drift    *ferryv1.DriftEvent
+	Command  *ferryv1.Command
+	Registry *ferryv1.RegistryStatus
 }

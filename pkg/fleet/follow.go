@@ -3,6 +3,7 @@ package fleet
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -20,6 +21,11 @@ type source struct {
 	kind, stream, filter string
 	decode               func(*Event, []byte) error
 }
+
+// optional reports whether src is skipped when the NATS lacks its stream:
+// FERRY_REGISTRY is newer than the others, and a NATS no service of this
+// version ran against has none.
+func (src source) optional() bool { return src.stream == subject.StreamRegistry }
 
 // sources are the streams Follow reads for f.
 func sources(f Filter) []source {
@@ -49,6 +55,9 @@ func sources(f Filter) []source {
 		all = append(all, source{KindPush, subject.StreamGit, subject.AllGit, func(e *Event, b []byte) error {
 			e.Push = &ferryv1.PushEvent{}
 			return proto.Unmarshal(b, e.Push)
+		}}, source{KindRegistry, subject.StreamRegistry, subject.AllRegistry, func(e *Event, b []byte) error {
+			e.Registry = &ferryv1.RegistryStatus{}
+			return proto.Unmarshal(b, e.Registry)
 		}})
 	}
 	return all
@@ -75,6 +84,9 @@ func (c *Client) Follow(ctx context.Context, f Filter, since time.Time) (<-chan 
 			cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
 		}
 		cons, err := c.js.OrderedConsumer(ctx, src.stream, cfg)
+		if src.optional() && errors.Is(err, jetstream.ErrStreamNotFound) {
+			continue
+		}
 		if err != nil {
 			stopAll()
 			return nil, fmt.Errorf("follow %s (has any Ferry service run against this NATS?): %w", src.stream, err)
@@ -113,11 +125,11 @@ func eventOf(src source, msg jetstream.Msg) Event {
 	if meta, err := msg.Metadata(); err == nil {
 		ev.Seq, ev.At = meta.Sequence.Stream, meta.Timestamp
 	}
-	if src.kind != KindPush {
+	if src.kind != KindPush && src.kind != KindRegistry {
 		ev.Cluster, ev.App, _ = subject.ClusterApp(msg.Subject())
 	}
 	if err := src.decode(&ev, msg.Data()); err != nil {
-		ev.Push, ev.Desired, ev.Result, ev.Drift, ev.Command = nil, nil, nil, nil, nil
+		ev.Push, ev.Desired, ev.Result, ev.Drift, ev.Command, ev.Registry = nil, nil, nil, nil, nil, nil
 	}
 	return ev
 }
@@ -148,6 +160,8 @@ func (e Event) Summary() string {
 			verb += " to " + Short(c.GetRevision())
 		}
 		return fmt.Sprintf("command  %s %s requested by %s", where, verb, cmp.Or(c.GetRequestedBy(), "someone"))
+	case e.Registry != nil:
+		return RegistrySummary(e.Registry, strings.TrimPrefix(e.Subject, subject.Registry("")))
 	}
 	return fmt.Sprintf("%-8s %s seq %d (undecodable)", e.Kind, e.Subject, e.Seq)
 }

@@ -55,6 +55,10 @@ const (
 	prefixReg     = "ferry.registry"
 )
 
+// CommitStatusRegistryConsumer is the drift service's durable consumer
+// on StreamRegistry that sets the ferry.yaml commit status.
+const CommitStatusRegistryConsumer = "drift-commit-status-registry"
+
 // AllRegistry matches every registry outcome.
 const AllRegistry = prefixReg + ".>"
 

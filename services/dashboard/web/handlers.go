@@ -27,8 +27,13 @@ func (s *Server) grid(w http.ResponseWriter, r *http.Request) {
 		s.readFailed(w, r, err)
 		return
 	}
+	rejections, err := s.fleet.RegistryRejections(ctx)
+	if err != nil {
+		s.readFailed(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "grid", page{Title: "Apps", Events: eventsURL("", ""), Refresh: 30,
-		View: newGrid(deps, clusters)})
+		View: newGrid(deps, clusters), Rejections: rejections})
 }
 
 // app serves GET /apps/{app}: each destination's objects, the history and
@@ -54,11 +59,16 @@ func (s *Server) app(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "Ferry knows no app named "+app+": is it in the platform repository's ferry.yaml, and was that pushed?")
 		return
 	}
+	rejections, err := s.fleet.RegistryRejections(ctx)
+	if err != nil {
+		s.readFailed(w, r, err)
+		return
+	}
 	v := newAppView(app, deps, hist)
 	if id := r.URL.Query().Get("result"); id != "" {
 		v.Result = s.results.get(id, s.now())
 	}
-	s.render(w, r, http.StatusOK, "app", page{Title: app, Events: eventsURL(app, ""), Refresh: 30, View: v})
+	s.render(w, r, http.StatusOK, "app", page{Title: app, Events: eventsURL(app, ""), Refresh: 30, View: v, Rejections: rejections})
 }
 
 // cluster serves GET /clusters/{cluster}: the worker's heartbeat and the

@@ -58,12 +58,14 @@ func (h *hub) unsubscribe(s *subscriber) {
 	}
 }
 
-// publish hands ev to every subscriber whose filter it passes, never blocking.
+// publish hands ev to every subscriber whose filter it passes, never
+// blocking. A registry event passes every filter: each page shows the
+// banner of a rejected ferry.yaml.
 func (h *hub) publish(ev fleet.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
-		if !s.filter.Match(ev.App, ev.Cluster) {
+		if ev.Kind != fleet.KindRegistry && !s.filter.Match(ev.App, ev.Cluster) {
 			continue
 		}
 		select {
@@ -111,6 +113,8 @@ func changeOf(ev fleet.Event) change {
 		c.Revision = ev.Drift.GetRevision()
 	case ev.Push != nil:
 		c.Revision = ev.Push.GetAfter()
+	case ev.Registry != nil:
+		c.Revision = ev.Registry.GetRevision()
 	}
 	return c
 }

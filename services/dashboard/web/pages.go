@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/ferrycd/ferry/pkg/fleet"
 )
 
 //go:embed templates/*.html
@@ -57,6 +59,9 @@ type page struct {
 	Path string
 	Now  time.Time
 	View any
+	// Rejections are the platform repositories whose latest ferry.yaml
+	// was rejected: a banner on the pages that show the registry.
+	Rejections []fleet.RegistryReading
 }
 
 // render writes the page name with view, only its main section when the

@@ -1,7 +1,9 @@
 // Package commitstatus reports each revision's sync outcome per cluster
 // back to the Git host as a commit status (GitHub, GitLab, Gitea): pending
 // when the desired state is published, then success or failure when the
-// sync result arrives. A Reporter has one method; each host lives in its
+// sync result arrives. The platform commit also gets a status of its
+// ferry.yaml (context "ferry/ferry.yaml"): success when render loaded the
+// registry, failure with the reason when it rejected it. A Reporter has one method; each host lives in its
 // own file; New picks one from a repository's configuration.
 package commitstatus
 
@@ -145,10 +147,16 @@ func (c *apiClient) postJSON(ctx context.Context, path string, header http.Heade
 	return nil
 }
 
+// maxDescription is the longest description every host takes (GitHub's
+// limit), in characters.
+const maxDescription = 140
+
+// describe is s's description cut to maxDescription characters, at a
+// character boundary, with "..." where it was cut.
 func describe(s Status) string {
-	d := s.Description
-	if len(d) > 140 {
-		d = d[:137] + "..."
+	d := []rune(s.Description)
+	if len(d) > maxDescription {
+		return string(d[:maxDescription-3]) + "..."
 	}
-	return d
+	return s.Description
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -43,7 +44,8 @@ type Options struct {
 	Client *http.Client
 }
 
-// Service consumes desired states and sync results and sets commit statuses.
+// Service consumes desired states, sync results and registry outcomes
+// and sets commit statuses.
 type Service struct {
 	cfg       *config.Config
 	reporters map[string]Reporter // by repo prefix
@@ -52,7 +54,7 @@ type Service struct {
 	ccs       []jetstream.ConsumeContext
 }
 
-// Start declares the bucket and the two durable consumers and starts
+// Start declares the bucket and the three durable consumers and starts
 // consuming. Stop drains them.
 func Start(ctx context.Context, js jetstream.JetStream, opts Options) (*Service, error) {
 	s := &Service{cfg: opts.Config, reporters: map[string]Reporter{}}
@@ -72,14 +74,15 @@ func Start(ctx context.Context, js jetstream.JetStream, opts Options) (*Service,
 	}
 	s.kv = kv
 	for _, c := range []struct {
-		stream, filter string
-		handle         func(context.Context, jetstream.Msg)
+		stream, filter, durable string
+		handle                  func(context.Context, jetstream.Msg)
 	}{
-		{subject.StreamDesired, subject.AllDesired, s.handleDesired},
-		{subject.StreamStatus, subject.AllStatus, s.handleResult},
+		{subject.StreamDesired, subject.AllDesired, Durable, s.handleDesired},
+		{subject.StreamStatus, subject.AllStatus, Durable, s.handleResult},
+		{subject.StreamRegistry, subject.AllRegistry, subject.CommitStatusRegistryConsumer, s.handleRegistry},
 	} {
 		cons, err := stream.Durable(ctx, js, c.stream, jetstream.ConsumerConfig{
-			Durable: Durable, FilterSubject: c.filter, DeliverPolicy: jetstream.DeliverNewPolicy,
+			Durable: c.durable, FilterSubject: c.filter, DeliverPolicy: jetstream.DeliverNewPolicy,
 			AckWait: time.Minute, MaxDeliver: MaxDeliver,
 		})
 		if err != nil {
@@ -205,22 +208,28 @@ func (s *Service) report(ctx context.Context, msg jetstream.Msg, cluster, app, r
 		Repo: repo, SHA: sha, Context: s.cfg.CommitStatus.Context + "/" + cluster,
 		State: st, Description: desc, TargetURL: repoCfg.TargetURL,
 	})
+	if err == nil && key != "" {
+		if _, err := s.kv.Put(ctx, key, []byte(st)); err != nil {
+			log.Warn("remember commit status", "error", err)
+		}
+	}
+	s.settle(msg, log.With("provider", repoCfg.Provider), err)
+}
+
+// settle acks msg once its status is set or refused for good, and naks it
+// with the retry policy's delay while the host may take it later.
+func (s *Service) settle(msg jetstream.Msg, log *slog.Logger, err error) {
 	meta, _ := msg.Metadata()
 	switch {
 	case err == nil:
-		if key != "" {
-			if _, err := s.kv.Put(ctx, key, []byte(st)); err != nil {
-				log.Warn("remember commit status", "error", err)
-			}
-		}
-		log.Info("commit status set", "provider", repoCfg.Provider)
+		log.Info("commit status set")
 		_ = msg.Ack()
 	case Retryable(err) && meta != nil && meta.NumDelivered < MaxDeliver:
 		delay := s.cfg.Retry.Delay(meta.NumDelivered)
-		log.Warn("commit status not set, will retry", "provider", repoCfg.Provider, "error", err, "delay", delay)
+		log.Warn("commit status not set, will retry", "error", err, "delay", delay)
 		_ = msg.NakWithDelay(delay)
 	default:
-		log.Error("commit status not set, giving up", "provider", repoCfg.Provider, "error", err)
+		log.Error("commit status not set, giving up", "error", err)
 		_ = msg.Term()
 	}
 }

@@ -30,6 +30,7 @@ type gitHost struct {
 	srv      *httptest.Server
 	mu       sync.Mutex
 	states   map[string][]string // "<sha> <context>" → states in order
+	descs    map[string][]string // "<sha> <context>" → descriptions in order
 	failNext int
 }
 
@@ -42,7 +43,7 @@ type hostAPI struct {
 }
 
 func newGitHost(t *testing.T, api hostAPI) *gitHost {
-	h := &gitHost{t: t, states: map[string][]string{}}
+	h := &gitHost{t: t, states: map[string][]string{}, descs: map[string][]string{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path := r.URL.EscapedPath()
 		if r.Method != http.MethodPost || !strings.HasPrefix(path, api.pathPrefix+"/statuses/") {
@@ -78,6 +79,7 @@ func newGitHost(t *testing.T, api hostAPI) *gitHost {
 		h.mu.Lock()
 		k := sha + " " + body[api.contextKey]
 		h.states[k] = append(h.states[k], body["state"])
+		h.descs[k] = append(h.descs[k], body["description"])
 		h.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)
@@ -228,8 +230,15 @@ func result(t *testing.T, js jetstream.JetStream, res *ferryv1.SyncResult) {
 
 func waitSettled(t *testing.T, js jetstream.JetStream, streamName string) {
 	t.Helper()
+	waitConsumerSettled(t, js, streamName, Durable)
+}
+
+// waitConsumerSettled waits until durable on streamName has settled
+// every message stored.
+func waitConsumerSettled(t *testing.T, js jetstream.JetStream, streamName, durable string) {
+	t.Helper()
 	waitFor(t, func() bool {
-		c, err := js.Consumer(context.Background(), streamName, Durable)
+		c, err := js.Consumer(context.Background(), streamName, durable)
 		if err != nil {
 			return false
 		}

@@ -16,7 +16,8 @@ const (
 // CommitStatus configures reporting sync outcomes to the Git host.
 type CommitStatus struct {
 	// Context is the status context prefix; the cluster is appended,
-	// giving "ferry/<cluster>" (default "ferry").
+	// giving "ferry/<cluster>" (default "ferry"), and on a platform
+	// commit "ferry/ferry.yaml" says whether its registry was loaded.
 	Context string `json:"context,omitempty"`
 	// Repos maps repository URL prefixes to a provider and its credentials.
 	// The longest matching prefix wins.

@@ -21,6 +21,8 @@ type eventView struct {
 	Seq     uint64 `json:"seq"`
 	TraceID string `json:"traceId,omitempty"`
 	Summary string `json:"summary"`
+	// Outcome of a registry event: accepted, rejected or ignored.
+	Outcome string `json:"outcome,omitempty"`
 }
 
 // runEvents is `ferry events [--follow] [--app A] [--cluster C] [--since D]`.
@@ -71,6 +73,9 @@ func runEvents(ctx context.Context, e *env, args []string) error {
 func (e *env) printEvent(ev fleet.Event) error {
 	v := eventView{Time: ev.At.UTC().Format(time.RFC3339Nano), Kind: ev.Kind, Cluster: ev.Cluster, App: ev.App,
 		Subject: ev.Subject, Seq: ev.Seq, TraceID: ev.TraceID, Summary: ev.Summary()}
+	if ev.Registry != nil {
+		v.Outcome = fleet.OutcomeName(ev.Registry.GetOutcome())
+	}
 	switch e.output {
 	case "json":
 		return json.NewEncoder(e.out).Encode(v)

@@ -220,6 +220,10 @@ func (e *env) renderApps(ctx context.Context, c *fleet.Client) ([]byte, error) {
 	if len(ds) == 0 && e.app != "" {
 		return nil, fmt.Errorf("%w: no app %q%s: check the name with ferry get apps, and that its ferry.yaml was pushed", fleet.ErrNotFound, e.app, inCluster(e.cluster))
 	}
+	rejections, err := c.RegistryRejections(ctx)
+	if err != nil {
+		return nil, err
+	}
 	views := make([]appView, len(ds))
 	for i, d := range ds {
 		views[i] = viewApp(d)
@@ -228,8 +232,17 @@ func (e *env) renderApps(ctx context.Context, c *fleet.Client) ([]byte, error) {
 	if e.structured() {
 		w := *e
 		w.out = &b
-		err := w.printData(map[string]any{"apps": views})
+		data := map[string]any{"apps": views}
+		if len(rejections) > 0 {
+			data["registryRejections"] = viewRejections(rejections)
+		}
+		err := w.printData(data)
 		return b.Bytes(), err
+	}
+	// A rejected ferry.yaml first: the table shows the registry still in
+	// force, not the one just pushed.
+	for _, r := range rejections {
+		fmt.Fprintln(&b, "! "+r.Banner())
 	}
 	if len(views) == 0 {
 		fmt.Fprintln(&b, "No apps yet: push a ferry.yaml to the platform repository.")
