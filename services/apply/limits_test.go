@@ -49,9 +49,10 @@ const (
 
 // The apply worker, built as shipped and run as its own process with the
 // deploy's settings, applies the largest revisions render's default
-// limits allow (16 MiB as 5,000 objects, and 16 MiB as 1 MiB objects)
-// with its peak RSS under the deploy's 384 MiB limit, then refuses a
-// revision one byte over the limit with a FAILED result and stays up.
+// limits allow (16 MiB as 5,000 objects, and 16 MiB as 1 MB objects, to
+// two apps at once) with its peak RSS under the deploy's 384 MiB limit,
+// then refuses a revision one byte over the limit with a FAILED result
+// and stays up.
 //
 // The limit is checked on VmHWM rather than enforced: `ulimit -v` cannot
 // express it, as the Go runtime reserves over 1 GiB of address space at
@@ -121,18 +122,23 @@ func TestWorkerMemoryUnderDeployLimit(t *testing.T) {
 		// ConfigMaps of about 1 MB, the most the API server accepts in one.
 		{"large", manifests("large", 18, largestRenderedBytes)},
 	}
+	// Both at once: the worker's byte budget admits one largest bundle
+	// at a time, so apps applied in parallel do not add up.
+	started := time.Now()
 	for _, c := range cases {
 		if len(c.data) > largestRenderedBytes {
 			t.Fatalf("%s: %d bytes, over the limit", c.app, len(c.data))
 		}
-		ds := publish(c.app, "r1", c.data)
-		started := time.Now()
+		if ds := publish(c.app, "r1", c.data); ds.GetBundle() == "" {
+			t.Fatalf("%s: the largest revision should travel in the object store", c.app)
+		}
+	}
+	for _, c := range cases {
 		r := await(c.app, "r1", 10*time.Minute)
-		hwm := w.memory(t)["VmHWM"]
-		t.Logf("%s: %d bytes, %d objects in the object store (%v): %s in %s; worker peak RSS so far %.1f MiB",
-			c.app, len(c.data), bytes.Count(c.data, []byte("\nkind: ")), ds.GetBundle() != "", r.GetPhase(),
-			time.Since(started).Round(time.Second), float64(hwm)/(1<<20))
-		if r.GetPhase() != ferryv1.Phase_PHASE_SUCCEEDED || len(r.GetObjects()) != bytes.Count(c.data, []byte("\nkind: ")) {
+		objects := bytes.Count(c.data, []byte("\nkind: "))
+		t.Logf("%s: %d bytes, %d objects: %s after %s; worker peak RSS so far %.1f MiB",
+			c.app, len(c.data), objects, r.GetPhase(), time.Since(started).Round(time.Second), float64(w.memory(t)["VmHWM"])/(1<<20))
+		if r.GetPhase() != ferryv1.Phase_PHASE_SUCCEEDED || len(r.GetObjects()) != objects {
 			t.Errorf("%s: %s with %d objects (%.300s), want SUCCEEDED with every object", c.app, r.GetPhase(), len(r.GetObjects()), r.GetMessage())
 		}
 	}
