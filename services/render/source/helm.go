@@ -259,7 +259,9 @@ func templateWithin(ctx context.Context, timeout time.Duration, appPath string, 
 	var r result
 	select {
 	case r = <-done:
-		if r.err == nil || tctx.Err() == nil {
+		// The goroutine cancels tctx when it ends: only a deadline that
+		// passed makes its error the limit's.
+		if r.err == nil || !errors.Is(tctx.Err(), context.DeadlineExceeded) {
 			return r.rel, r.err
 		}
 	case <-tctx.Done():

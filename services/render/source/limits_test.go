@@ -110,6 +110,10 @@ func TestTemplateWithin(t *testing.T) {
 	if rel, err := templateWithin(t.Context(), time.Minute, "app", quick); err != nil || rel != "done" {
 		t.Errorf("quick = %v, %v; want done", rel, err)
 	}
+	failing := func(context.Context) (ri.Releaser, error) { return nil, errors.New("template: boom") }
+	if _, err := templateWithin(t.Context(), time.Minute, "app", failing); err == nil || err.Error() != "template: boom" {
+		t.Errorf("failing = %v; want its own error", err)
+	}
 	if rel, err := templateWithin(t.Context(), 0, "app", quick); err != nil || rel != "done" {
 		t.Errorf("quick without limit = %v, %v; want done", rel, err)
 	}
