@@ -154,3 +154,20 @@ func TestCheckObjects(t *testing.T) {
 		}
 	}
 }
+
+// The redactor learns from files up to maxCollectFile bytes: a failed
+// render of huge files must not cost many times their size to redact.
+func TestCollectSkipsHugeFiles(t *testing.T) {
+	secret := func(value string, pad int) []byte {
+		return []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: " + value + "}\n# " + strings.Repeat("x", pad) + "\n")
+	}
+	tree := fstest.MapFS{
+		"small.yaml": {Data: secret("small-secret-value", 10)},
+		"huge.yaml":  {Data: secret("huge-secret-value", maxCollectFile)},
+	}
+	var r Redactor
+	r.Collect(tree, map[string]Access{"small.yaml": Read, "huge.yaml": Read, "probed.yaml": Probe})
+	if got := r.Redact("small-secret-value huge-secret-value"); got != Redacted+" huge-secret-value" {
+		t.Errorf("redacted %q; want only the small file's secret learned", got)
+	}
+}
