@@ -141,7 +141,7 @@ func (w *worker) diff(ctx context.Context, app string, res *ferryv1.DiffResponse
 	// everything it owns goes.
 	var current []*ferryv1.ObjectRef
 	if !ds.GetDeleted() {
-		data, err := bundle.Load(ctx, w.js, ds)
+		data, err := bundle.LoadMax(ctx, w.js, ds, w.opts.MaxBundleBytes)
 		if err != nil {
 			return fmt.Errorf("load the manifests of %s at %s: %w", app, ds.GetRevision(), err)
 		}

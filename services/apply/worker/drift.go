@@ -68,7 +68,7 @@ func (w *worker) trackStored(ctx context.Context, ds *ferryv1.DesiredState) {
 	if w.drift.Tracks(ds.GetApp(), ds.GetRevision()) {
 		return
 	}
-	data, err := bundle.Load(ctx, w.js, ds)
+	data, err := bundle.LoadMax(ctx, w.js, ds, w.opts.MaxBundleBytes)
 	if err == nil {
 		var objs []*unstructured.Unstructured
 		if objs, err = w.kube.prepare(ds, data); err == nil {

@@ -22,6 +22,9 @@ const (
 	DefaultHealthTimeout = 2 * time.Minute
 	// DefaultHeartbeatInterval is how often the worker reports to the cluster registry.
 	DefaultHeartbeatInterval = 10 * time.Second
+	// DefaultMaxBundleBytes is the largest desired state the worker
+	// accepts, equal to render's default --max-rendered-bytes (limits.go).
+	DefaultMaxBundleBytes = 16 << 20
 )
 
 // Options configures one apply worker. Zero values take the defaults above.
@@ -52,6 +55,10 @@ type Options struct {
 	HeartbeatInterval time.Duration
 	// Version is reported in heartbeats; empty means the build's version.
 	Version string
+	// MaxBundleBytes bounds the manifests of one desired state and the
+	// bundle bytes being applied at once (limits.go); negative means no
+	// limit.
+	MaxBundleBytes int64
 }
 
 // BindFlags registers --concurrency, --kube-qps, --kube-burst,
@@ -67,6 +74,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.HealthTimeout, "health-timeout", DefaultHealthTimeout, "how long a sync waits for its objects to become ready (negative: do not wait)")
 	fs.DurationVar(&o.DriftResync, "drift-resync", 5*time.Minute, "interval of the full drift comparison (watches report drift as it happens)")
 	fs.DurationVar(&o.HeartbeatInterval, "heartbeat-interval", DefaultHeartbeatInterval, "how often to report liveness to the cluster registry")
+	fs.Int64Var(&o.MaxBundleBytes, "max-bundle-bytes", DefaultMaxBundleBytes, "largest desired state applied, in bytes of manifests, and the bundle bytes applied at once (keep at least render's --max-rendered-bytes; negative: no limit)")
 }
 
 // withDefaults returns o with zero fields set to their defaults.
@@ -94,6 +102,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Version == "" {
 		o.Version = buildVersion()
+	}
+	if o.MaxBundleBytes == 0 {
+		o.MaxBundleBytes = DefaultMaxBundleBytes
 	}
 	return o
 }

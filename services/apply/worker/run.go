@@ -44,6 +44,7 @@ type worker struct {
 	desired jetstream.Stream
 	kube    *kube
 	tracer  trace.Tracer
+	budget  *byteBudget // bundle bytes being applied at once (limits.go)
 
 	mu      sync.Mutex
 	applied map[string]appliedState // by app
@@ -83,6 +84,7 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg *rest.Config, opts Opt
 	w := &worker{
 		opts: opts, js: js, desired: desired, kube: k,
 		tracer:  otel.Tracer(TracerName),
+		budget:  newByteBudget(opts.MaxBundleBytes),
 		applied: map[string]appliedState{},
 	}
 	stopDrift, err := w.startDrift(ctx, cfg)

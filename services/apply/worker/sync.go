@@ -14,7 +14,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/ferrycd/ferry/pkg/bundle"
 	"github.com/ferrycd/ferry/pkg/events"
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/subject"
@@ -47,7 +46,10 @@ func (w *worker) handle(ctx context.Context, d *delivery) {
 // publisher. The app comes from the subject when the payload is unreadable.
 func (w *worker) decode(ctx context.Context, d *delivery) (*ferryv1.DesiredState, context.Context, error) {
 	ds := &ferryv1.DesiredState{}
-	ctx, err := events.DecodeMsg(ctx, d.msg, ds)
+	err := w.checkMessage(d)
+	if err == nil {
+		ctx, err = events.DecodeMsg(ctx, d.msg, ds)
+	}
 	if ds.GetApp() == "" {
 		_, app, _ := subject.ClusterApp(d.msg.Subject())
 		ds.App = app
@@ -88,7 +90,8 @@ func (w *worker) sync(ctx context.Context, d *delivery, ds *ferryv1.DesiredState
 		w.trackStored(applyCtx, ds)
 		return w.skipUnchanged(res, prev), nil
 	}
-	data, err := bundle.Load(applyCtx, w.js, ds)
+	data, release, err := w.loadBundle(applyCtx, ds)
+	defer release()
 	if err != nil {
 		if !natsUnavailable(err) {
 			err = permanent(err)
@@ -98,6 +101,7 @@ func (w *worker) sync(ctx context.Context, d *delivery, ds *ferryv1.DesiredState
 	w.forget(ds.GetApp())
 	w.drift.Pause(ds.GetApp())
 	objs, kept, err := w.kube.applyRevision(applyCtx, ds, data, inv, res)
+	release()
 	if err != nil {
 		w.drift.Resume(ds.GetApp())
 		return finish(res, ferryv1.Phase_PHASE_FAILED, err.Error()), err

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ferrycd/ferry/pkg/registry"
+	"github.com/ferrycd/ferry/services/render/source"
 )
 
 // Options configures Run. Zero values take the defaults.
@@ -50,6 +51,14 @@ type Options struct {
 	// CacheBytes bounds the rendered-output cache. Default 256 MiB.
 	CacheBytes int64
 
+	// --- Limits: the cost of one render (limits.go) ---
+
+	// Limits bound what rendering one app for one destination may read,
+	// produce and take; going over one is a RenderFailed status naming
+	// the limit, and nothing reaches the worker. Zero fields take the
+	// defaults (DefaultLimits), negative ones mean no limit.
+	Limits source.Limits
+
 	// started, when set (by tests), is called with the renderer once Run
 	// has built it.
 	started func(*renderer)
@@ -73,6 +82,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.RetryMax, "retry-max", envDuration("FERRY_RENDER_RETRY_MAX", 5*time.Minute), "largest redelivery delay")
 	fs.Int64Var(&o.CacheBytes, "cache-bytes", int64(envInt("FERRY_RENDER_CACHE_BYTES", 256<<20)), "size bound of the rendered-output cache")
 	fs.IntVar(&o.MaxDeliveries, "max-deliveries", envInt("FERRY_RENDER_MAX_DELIVERIES", 20), "attempts before a push is given up with a failure status")
+	bindLimitFlags(fs, &o.Limits)
 }
 
 // withDefaults fills zero values and checks the rest.
@@ -108,6 +118,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxDeliveries <= 0 {
 		o.MaxDeliveries = 20
 	}
+	o.Limits = limitsWithDefaults(o.Limits)
 	return o, nil
 }
 

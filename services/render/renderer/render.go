@@ -50,16 +50,19 @@ func (r *renderer) run(ctx context.Context, root fs.FS, dir string, t target) ou
 	if err != nil {
 		return output{err: err}
 	}
-	data, err := tool.Render(ctx, source.Request{
+	data, err := source.RenderWithin(ctx, tool, source.Request{
 		Root: root, Path: dir, Name: t.entry.Name, Namespace: t.dest.Namespace, Values: t.dest.Values,
 		ValuesObject: t.dest.ValuesObject, KubeVersion: t.entry.KubeVersionFor(t.dest),
-	})
+	}, r.opts.Limits)
 	if err != nil {
 		return output{tool: tool.Name(), err: err}
 	}
 	objs, err := manifest.Parse(dir, data)
 	if err != nil {
 		return output{tool: tool.Name(), data: data, err: &source.Error{File: dir, Err: err}}
+	}
+	if err := source.CheckObjects(dir, objs, r.opts.Limits); err != nil {
+		return output{tool: tool.Name(), err: err}
 	}
 	if len(objs) == 0 {
 		// Publishing nothing would prune everything; an app is removed by

@@ -9,6 +9,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"time"
 
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
@@ -16,6 +17,7 @@ import (
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
 	loaderv2 "helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/ignore"
+	ri "helm.sh/helm/v4/pkg/release"
 	releasev1 "helm.sh/helm/v4/pkg/release/v1"
 
 	"github.com/ferrycd/ferry/pkg/registry"
@@ -73,7 +75,13 @@ func (Helm) Render(ctx context.Context, req Request) ([]byte, error) {
 	inst.IncludeCRDs = true
 	inst.DisableHooks = true
 	inst.KubeVersion = kv
-	out, err := inst.RunWithContext(ctx, chrt, vals)
+	out, err := templateWithin(ctx, req.limits.HelmTimeout, req.Path, func(ctx context.Context) (ri.Releaser, error) {
+		return inst.RunWithContext(ctx, chrt, vals)
+	})
+	var se *Error
+	if errors.As(err, &se) {
+		return nil, err
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -225,4 +233,42 @@ func helmFile(appPath string, err error) string {
 		return join(appPath, m[1])
 	}
 	return join(appPath, "Chart.yaml")
+}
+
+// templateWithin runs template, helm's templating of the chart at
+// appPath, and gives up after timeout (none when zero or negative) with
+// an *Error holding a *LimitError. Helm's template engine does not watch
+// its context, so a chart that loops for long cannot be stopped: the
+// goroutine running it is abandoned and lingers, using CPU and memory,
+// until the template ends.
+func templateWithin(ctx context.Context, timeout time.Duration, appPath string, template func(context.Context) (ri.Releaser, error)) (ri.Releaser, error) {
+	if timeout <= 0 {
+		return template(ctx)
+	}
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	type result struct {
+		rel ri.Releaser
+		err error
+	}
+	done := make(chan result, 1) // buffered: an abandoned run still ends
+	go func() {
+		defer cancel()
+		rel, err := template(tctx)
+		done <- result{rel, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+		// The goroutine cancels tctx when it ends: only a deadline that
+		// passed makes its error the limit's.
+		if r.err == nil || !errors.Is(tctx.Err(), context.DeadlineExceeded) {
+			return r.rel, r.err
+		}
+	case <-tctx.Done():
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return nil, overLimit(join(appPath, "Chart.yaml"), "helm's templating of "+appPath, "longer than "+timeout.String(),
+		timeout.String(), FlagHelmTimeout)
 }

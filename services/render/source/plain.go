@@ -54,6 +54,7 @@ func (Plain) Render(ctx context.Context, req Request) ([]byte, error) {
 	}
 	sort.Strings(files)
 	docs := make([][]byte, 0, len(files))
+	var size int64 // of the output so far
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -63,12 +64,33 @@ func (Plain) Render(ctx context.Context, req Request) ([]byte, error) {
 			return nil, fmt.Errorf("read %s: %w", join(req.Path, f), err)
 		}
 		name := join(req.Path, f)
+		doc := trimSeparators(data)
+		// Stop before parsing what cannot be published anyway: parsing
+		// costs several times the bytes parsed.
+		size += joinedSize(size, doc)
+		if max := req.limits.MaxRenderedBytes; max > 0 && size > max {
+			return nil, overLimit(name, "the rendered output of "+req.Path+" (at "+name+")", "at least "+sizeOf(size),
+				sizeOf(max), FlagMaxRenderedBytes)
+		}
 		if _, err := manifest.Parse(name, data); err != nil {
 			return nil, &Error{File: name, Err: err}
 		}
-		docs = append(docs, trimSeparators(data))
+		docs = append(docs, doc)
 	}
 	return manifest.Join(docs...), nil
+}
+
+// joinedSize is how much doc adds to the output of manifest.Join after
+// size bytes: the document, its newline and, after another, a separator.
+func joinedSize(size int64, doc []byte) int64 {
+	switch {
+	case len(doc) == 0:
+		return 0
+	case size == 0:
+		return int64(len(doc)) + 1
+	default:
+		return int64(len("---\n")) + int64(len(doc)) + 1
+	}
 }
 
 // trimSeparators drops "---" lines at the start and end of a file, so

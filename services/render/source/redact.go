@@ -71,19 +71,37 @@ func (r *Redactor) Redact(msg string) string {
 	return secretAssignment.ReplaceAllString(msg, "${1}"+Redacted)
 }
 
+// Decoding YAML costs many times its size, so Collect learns from files
+// of at most maxCollectFile bytes and at most maxCollectTotal bytes in
+// all: a commit whose render failed must not exhaust render's memory in
+// the redaction of its error. A Secret larger than maxCollectFile could
+// not be applied anyway (the API server takes at most 1 MiB of Secret
+// data); a secret in a larger file is still hidden where it appears as
+// key: value.
+const (
+	maxCollectFile  = 4 << 20
+	maxCollectTotal = 32 << 20
+)
+
 // Collect learns the secrets a render may have seen: in every file of
 // paths (relative to root) that was read, the data and stringData of
 // Secrets (raw and base64-decoded), values under secret-looking keys,
 // secretGenerator literals and env files of kustomizations.
 func (r *Redactor) Collect(root fs.FS, paths map[string]Access) {
+	var total int
+	names := make([]string, 0, len(paths))
 	for p, a := range paths {
-		if a&Read == 0 {
-			continue
+		if a&Read != 0 {
+			names = append(names, p)
 		}
+	}
+	sort.Strings(names) // the same files are learned from every time
+	for _, p := range names {
 		data, err := fs.ReadFile(root, p)
-		if err != nil {
+		if err != nil || len(data) > maxCollectFile || total+len(data) > maxCollectTotal {
 			continue
 		}
+		total += len(data)
 		r.CollectYAML(data)
 		if isKustomization(path.Base(p)) {
 			r.collectGenerators(root, path.Dir(p), data)

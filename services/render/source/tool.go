@@ -30,6 +30,10 @@ type Request struct {
 	// KubeVersion is the target cluster's Kubernetes version, e.g. "1.37",
 	// for Helm's .Capabilities; empty means registry.DefaultKubeVersion.
 	KubeVersion string
+
+	// limits are set by RenderWithin: Plain stops reading once its output
+	// would be too large, Helm stops templating after HelmTimeout.
+	limits Limits
 }
 
 // dir returns the app directory as its own file system.
