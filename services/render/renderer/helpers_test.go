@@ -260,7 +260,7 @@ func (e *env) consumerInfo() *jetstream.ConsumerInfo {
 
 func (e *env) eventually(what string, ok func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !ok() {
 		if time.Now().After(deadline) {
 			e.t.Fatalf("timed out waiting for %s", what)
