@@ -73,6 +73,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -82,45 +83,63 @@ import (
 	"github.com/ferrycd/ferry/pkg/subject"
 )
 
-// AdminName is the name of the user of the central services.
-const AdminName = "admin"
-
 // User is one NATS identity: an nkey pair and its permissions.
 type User struct {
-	// Name is "admin" or "worker-<cluster>", for logs.
+	// Name is a central identity (Ingest, Render, ...) or "worker-<cluster>", for logs.
 	Name string
-	// Cluster is the cluster of a worker user, empty for the admin.
+	// Cluster is the cluster of a worker user, empty for a central identity.
 	Cluster string
 	// PublicKey is the user's nkey public key ("U...").
 	PublicKey string
-	// Permissions are the user's subject permissions; nil allows everything.
+	// Permissions are the user's subject permissions.
 	Permissions *server.Permissions
 
 	kp nkeys.KeyPair
 }
 
-// NewAdmin creates the user of the central services, allowed everything.
-func NewAdmin() (*User, error) { return newUser(AdminName, "", nil) }
-
-// NewWorker creates the user of cluster's apply worker, with WorkerPermissions.
-func NewWorker(cluster string) (*User, error) {
-	if err := subject.ValidateName(cluster); err != nil {
-		return nil, fmt.Errorf("worker user: %w", err)
-	}
-	return newUser("worker-"+cluster, cluster, WorkerPermissions(cluster))
-}
-
-// newUser creates a fresh nkey pair for a user.
-func newUser(name, cluster string, perms *server.Permissions) (*User, error) {
+// NewService creates the central identity name (Ingest, Render, Drift,
+// OperatorRead or Operator) with ServicePermissions.
+func NewService(name string) (*User, error) {
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		return nil, fmt.Errorf("create nkey for %s: %w", name, err)
 	}
+	return ServiceFromKey(name, kp)
+}
+
+// ServiceFromKey is the central identity name with the nkey pair kp
+// (from a seed file kept across runs, see WriteConfig).
+func ServiceFromKey(name string, kp nkeys.KeyPair) (*User, error) {
 	pub, err := kp.PublicKey()
 	if err != nil {
 		return nil, fmt.Errorf("public key of %s: %w", name, err)
 	}
-	return &User{Name: name, Cluster: cluster, PublicKey: pub, Permissions: perms, kp: kp}, nil
+	perms, err := ServicePermissions(name, pub)
+	if err != nil {
+		return nil, err
+	}
+	return &User{Name: name, PublicKey: pub, Permissions: perms, kp: kp}, nil
+}
+
+// NewWorker creates the user of cluster's apply worker, with WorkerPermissions.
+func NewWorker(cluster string) (*User, error) {
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return nil, fmt.Errorf("create nkey for worker-%s: %w", cluster, err)
+	}
+	return WorkerFromKey(cluster, kp)
+}
+
+// WorkerFromKey is the user of cluster's apply worker with the nkey pair kp.
+func WorkerFromKey(cluster string, kp nkeys.KeyPair) (*User, error) {
+	if err := subject.ValidateName(cluster); err != nil {
+		return nil, fmt.Errorf("worker user: %w", err)
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("public key of worker-%s: %w", cluster, err)
+	}
+	return &User{Name: "worker-" + cluster, Cluster: cluster, PublicKey: pub, Permissions: WorkerPermissions(cluster), kp: kp}, nil
 }
 
 // Seed returns the user's private nkey seed ("SU..."). Keep it secret.
@@ -133,7 +152,8 @@ func (u *User) Seed() ([]byte, error) {
 }
 
 // WriteSeedFile writes the user's seed to path, readable by the owner
-// only, for a worker process to connect with SeedFileOptions.
+// only, for a process to connect with SeedFileOptions (or a service's
+// --nats-nkey-seed).
 func (u *User) WriteSeedFile(path string) error {
 	seed, err := u.Seed()
 	if err != nil {
@@ -150,19 +170,24 @@ func (u *User) NkeyUser() *server.NkeyUser {
 	return &server.NkeyUser{Nkey: u.PublicKey, Permissions: u.Permissions}
 }
 
-// ConnectOptions are the nats.Options that connect as u: the nkey
-// signature and, for a worker, the inbox prefix its permissions allow.
-func (u *User) ConnectOptions() []nats.Option {
-	opts := []nats.Option{nats.Nkey(u.PublicKey, u.kp.Sign)}
+// InboxPrefix is the prefix of the user's reply subjects, the only ones
+// it may subscribe to: its cluster's for a worker, its key's otherwise.
+func (u *User) InboxPrefix() string {
 	if u.Cluster != "" {
-		opts = append(opts, nats.CustomInboxPrefix(subject.WorkerInboxPrefix(u.Cluster)))
+		return subject.WorkerInboxPrefix(u.Cluster)
 	}
-	return opts
+	return subject.IdentityInboxPrefix(u.PublicKey)
+}
+
+// ConnectOptions are the nats.Options that connect as u: the nkey
+// signature and the inbox prefix its permissions allow.
+func (u *User) ConnectOptions() []nats.Option {
+	return []nats.Option{nats.Nkey(u.PublicKey, u.kp.Sign), nats.CustomInboxPrefix(u.InboxPrefix())}
 }
 
 // SeedFileOptions are the nats.Options that connect with the seed in
-// path (see WriteSeedFile); cluster is the worker's cluster, empty for
-// the admin.
+// path (see WriteSeedFile); cluster is the worker's cluster, empty for a
+// central identity.
 func SeedFileOptions(path, cluster string) ([]nats.Option, error) {
 	prefix := ""
 	if cluster != "" {
@@ -171,28 +196,44 @@ func SeedFileOptions(path, cluster string) ([]nats.Option, error) {
 	return natsconn.NkeySeed(path, prefix)
 }
 
-// Set is the admin and one worker user per cluster.
+// Set is every central identity and one worker user per cluster.
 type Set struct {
-	Admin   *User
+	// Services holds a user per name in Services.
+	Services map[string]*User
+	// Workers holds a user per cluster.
 	Workers map[string]*User
 }
 
-// NewSet creates an admin and a worker user for each cluster.
+// NewSet creates the central identities and a worker user for each cluster.
 func NewSet(clusters ...string) (*Set, error) {
-	admin, err := NewAdmin()
-	if err != nil {
-		return nil, err
+	s := &Set{Services: map[string]*User{}, Workers: map[string]*User{}}
+	for _, name := range Services {
+		u, err := NewService(name)
+		if err != nil {
+			return nil, err
+		}
+		s.Services[name] = u
 	}
-	s := &Set{Admin: admin, Workers: map[string]*User{}}
 	for _, c := range clusters {
 		if _, dup := s.Workers[c]; dup {
 			return nil, fmt.Errorf("worker user: cluster %q listed twice", c)
 		}
-		if s.Workers[c], err = NewWorker(c); err != nil {
+		u, err := NewWorker(c)
+		if err != nil {
 			return nil, err
 		}
+		s.Workers[c] = u
 	}
 	return s, nil
+}
+
+// Service returns the central identity name.
+func (s *Set) Service(name string) (*User, error) {
+	u, ok := s.Services[name]
+	if !ok {
+		return nil, fmt.Errorf("no central identity %q", name)
+	}
+	return u, nil
 }
 
 // Worker returns the user of cluster's worker.
@@ -204,15 +245,34 @@ func (s *Set) Worker(cluster string) (*User, error) {
 	return u, nil
 }
 
+// Users returns every user of s, central identities first.
+func (s *Set) Users() []*User {
+	var out []*User
+	for _, name := range Services {
+		if u, ok := s.Services[name]; ok {
+			out = append(out, u)
+		}
+	}
+	clusters := make([]string, 0, len(s.Workers))
+	for c := range s.Workers {
+		clusters = append(clusters, c)
+	}
+	sort.Strings(clusters)
+	for _, c := range clusters {
+		out = append(out, s.Workers[c])
+	}
+	return out
+}
+
 // Configure makes opts accept exactly the users of s, each with its
 // permissions. All users share the global account, which has JetStream
 // when opts.JetStream is set.
 func (s *Set) Configure(opts *server.Options) error {
-	if s == nil || s.Admin == nil {
-		return errors.New("natsauth: a set needs an admin user")
+	if s == nil || len(s.Services) == 0 {
+		return errors.New("natsauth: a set needs its central identities")
 	}
-	opts.Nkeys = []*server.NkeyUser{s.Admin.NkeyUser()}
-	for _, u := range s.Workers {
+	opts.Nkeys = nil
+	for _, u := range s.Users() {
 		opts.Nkeys = append(opts.Nkeys, u.NkeyUser())
 	}
 	return nil
