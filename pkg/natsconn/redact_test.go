@@ -7,11 +7,11 @@ import (
 
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"nats://admin:s3cret@nats:4222":                 "nats://admin:xxxxx@nats:4222",
-		"nats://tok3n@nats:4222":                         "nats://xxxxx@nats:4222",
-		"nats://a:p1@h1:4222, nats://b:p2@h2:4222":       "nats://a:xxxxx@h1:4222,nats://b:xxxxx@h2:4222",
-		"nats://127.0.0.1:4222":                          "nats://127.0.0.1:4222",
-		"admin:s3cret@nats:4222":                         "xxxxx@nats:4222",
+		"nats://admin:s3cret@nats:4222":                   "nats://admin:xxxxx@nats:4222",
+		"nats://tok3n@nats:4222":                          "nats://xxxxx@nats:4222",
+		"nats://a:p1@h1:4222, nats://b:p2@h2:4222":        "nats://a:xxxxx@h1:4222,nats://b:xxxxx@h2:4222",
+		"nats://127.0.0.1:4222":                           "nats://127.0.0.1:4222",
+		"admin:s3cret@nats:4222":                          "xxxxx@nats:4222",
 		"tls://nats.example.com:4222,nats://u:p%40ss@h:1": "tls://nats.example.com:4222,nats://u:xxxxx@h:1",
 	} {
 		if got := RedactURL(in); got != want {
