@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/natsauth"
 	"github.com/ferrycd/ferry/pkg/natsconn"
+	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/subject"
 )
 
@@ -133,4 +135,46 @@ func TestPermissionViolationIsLogged(t *testing.T) {
 	}
 	_ = nc.Flush()
 	waitFor(t, logs, "nats denied a subject to this identity", "ferry-cli (nkey seed "+path+")", "ferry.cmd.a.web.sync")
+}
+
+func TestWaitForSetupWaitsForRender(t *testing.T) {
+	set, err := natsauth.NewSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := natsauth.StartForTest(t, set)
+	dir := t.TempDir()
+	conn := func(name string) jetstream.JetStream {
+		path := dir + "/" + name + ".nk"
+		if err := set.Services[name].WriteSeedFile(path); err != nil {
+			t.Fatal(err)
+		}
+		nc, js, err := natsconn.Connect(t.Context(), "ferry-"+name, natsconn.Options{URL: srv.ClientURL(), NkeySeed: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		return js
+	}
+	reader, render := conn(natsauth.OperatorRead), conn(natsauth.Render)
+	done := make(chan error, 1)
+	go func() {
+		done <- natsconn.WaitForSetup(t.Context(), reader, []string{subject.StreamStatus, subject.StreamDrift}, []string{subject.BucketApps})
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("returned before the streams existed: %v", err)
+	default:
+	}
+	if err := stream.Ensure(t.Context(), render, stream.Options{Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("still waiting after render set up the streams")
+	}
 }
