@@ -5,7 +5,6 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
-	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/subject"
 )
 
@@ -185,12 +184,3 @@ func kvWrite(bucket string) []string {
 	return append(readStream("KV_"+bucket), kvPre+bucket+".>")
 }
 
-// setupStreams are the streams and buckets stream.Ensure manages, for the
-// tests.
-func setupStreams() []string {
-	var out []string
-	for _, c := range stream.Configs(stream.DefaultOptions()) {
-		out = append(out, c.Name)
-	}
-	return out
-}
