@@ -1,11 +1,94 @@
-// Package natsauth gives every Ferry component its own NATS identity: an
-// admin user for the central services (ingest, render, drift, the CLI)
-// and one user per apply worker whose permissions allow only its own
-// cluster's subjects. Users authenticate with nkeys; all of them live in
+// Package natsauth gives every Ferry component its own NATS identity, an
+// nkey user whose permissions allow only the subjects it needs: one per
+// central service (ingest, render, drift), two for people (operator-read
+// for reading and diffs, operator for commands too; the dashboard and the
+// CLI), and one per apply worker, limited to its own cluster. No identity
+// may do everything, and none logs in with a password. All users live in
 // one account with JetStream enabled, and subject permissions do the
 // isolation, including for the JetStream API, whose subjects name the
 // stream, the consumer and (for consumer creation and direct gets) the
 // filter subject.
+//
+// Every identity may subscribe only to its own inbox: a worker's is
+// _INBOX_<cluster> (subject.WorkerInboxPrefix), a central identity's
+// _INBOX_<its public key> (subject.IdentityInboxPrefix; natsconn derives
+// it from the seed), so no identity reads another's replies, JetStream
+// deliveries (a desired state carries Secrets) included.
+//
+// # Who sets up the streams
+//
+// Render, and only render: it is the one identity allowed to create and
+// update streams (stream.Ensure at its start), and the bundle object
+// stores it creates on first use. Ingest, drift and the workers wait at
+// start until the streams they use exist (natsconn.WaitForSetup); drift
+// creates its own two buckets. Nobody may delete or purge a stream. Render
+// is the service every deployment runs and the one that needs the most
+// of the streams anyway; ingest, which faces the internet, gets the least.
+// `ferry dev` connects each in-process service as its identity, render
+// setting the streams up.
+//
+// # Central identities
+//
+// A "read" of a stream S below is: $JS.API.STREAM.INFO.S,
+// $JS.API.CONSUMER.CREATE.S.> (consumers of any name: ordered and
+// ephemeral ones have random names, and a consumer with several filters
+// has them in the request body), CONSUMER.INFO.S.*, CONSUMER.MSG.NEXT.S.*,
+// CONSUMER.DELETE.S.*, DIRECT.GET.S and DIRECT.GET.S.>, $JS.ACK.S.> and
+// $JS.FC.S.>: reading, never writing a message. A "durable" D on S with
+// filter F is $JS.API.CONSUMER.CREATE.S.D.F, CONSUMER.INFO.S.D,
+// CONSUMER.MSG.NEXT.S.D and $JS.ACK.S.D.>.
+//
+//	ingest (publishes verified pushes):
+//	  ferry.git.push.>                          pushes into FERRY_GIT, acked on its inbox
+//	  $JS.API.STREAM.INFO.FERRY_GIT             to wait for the stream at start
+//	  ferry.trace.*.ferry-ingest                its spans
+//	render (the setup identity):
+//	  $JS.API.STREAM.CREATE.*, STREAM.UPDATE.*, STREAM.INFO.*, $JS.API.INFO
+//	                                            stream.Ensure and the ferry-bundles-<c> stores (a
+//	                                            stream name is one token: these name every stream)
+//	  durable render on FERRY_GIT, filter ferry.git.push.>
+//	  read and $KV.ferry-apps.> of KV_ferry-apps   the app registry it keeps from ferry.yaml
+//	  ferry.desired.>                           desired state
+//	  $JS.API.DIRECT.GET.FERRY_DESIRED.>        the newest revision, to publish only changes
+//	  ferry.status.>                            render failures, as sync results
+//	  ferry.registry.>                          ferry.yaml outcomes (FERRY_REGISTRY)
+//	  $O.*.>, $JS.API.DIRECT.GET.*.$O.*.M.>     bundle chunks and metadata
+//	  ferry.trace.*.ferry-render
+//	drift (alerts and commit statuses, which go to Git hosts over HTTP):
+//	  durable drift on FERRY_STATUS (ferry.status.>) and FERRY_DRIFT (ferry.drift.>)
+//	  durable drift-commit-status on FERRY_DESIRED (ferry.desired.>) and FERRY_STATUS
+//	  $JS.API.STREAM.INFO of FERRY_STATUS, FERRY_DRIFT, FERRY_DESIRED
+//	  $JS.API.INFO; STREAM.CREATE and STREAM.UPDATE of KV_ferry-incidents and
+//	  KV_ferry-commit-status, and read and $KV.<bucket>.> of both
+//	  ferry.trace.*.ferry-drift
+//	operator-read (the dashboard without an operator token; ferry get,
+//	status, history, events, trace, diff):
+//	  read of FERRY_GIT, FERRY_DESIRED, FERRY_STATUS, FERRY_DRIFT, FERRY_CMD,
+//	  FERRY_REGISTRY, FERRY_TRACES, KV_ferry-apps, KV_ferry-clusters,
+//	  KV_ferry-app-state
+//	  ferry.query.*.>                           diff queries, answered by the workers
+//	operator (the dashboard with an operator token; ferry sync, rollback, ...):
+//	  everything operator-read may, and
+//	  ferry.cmd.>, $JS.API.STREAM.INFO.FERRY_CMD   commands
+//	  subscribe ferry.reply.*.>                 the workers' answers
+//
+// Refused to all of them: deleting or purging a stream, another
+// service's subjects (ingest may not write desired state or the app
+// registry, render may not send commands or drift events, drift may not
+// publish desired state, operator-read may not send commands or write a
+// bucket, no operator may publish spans), posing as a worker (its status,
+// drift, replies, spans), another identity's inbox. The natsauth tests
+// run each identity through what its service does and through a set of
+// refusals; services/ingest and services/drift run their binaries' code
+// as their identity.
+//
+// Drift reads FERRY_DESIRED (commit statuses name the revision), so it
+// sees desired states; the operators read them too (history, diffs).
+// The operators' consumers of any name are denied the central services'
+// durables (render, drift, drift-commit-status); a worker's durables
+// (apply-<c>, cmd-<c>) have no token a permission could match without
+// knowing every cluster, so an operator identity could still update or
+// delete one (the worker recreates it when it restarts).
 //
 // # Worker permissions
 //

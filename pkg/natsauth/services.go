@@ -64,10 +64,34 @@ func ServicePermissions(name, publicKey string) (*server.Permissions, error) {
 	if name == Operator {
 		sub = append(sub, subject.CommandRepliesForCluster("*"))
 	}
-	return &server.Permissions{
+	perms := &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: pub},
 		Subscribe: &server.SubjectPermission{Allow: sub},
-	}, nil
+	}
+	if name == Operator || name == OperatorRead {
+		perms.Publish.Deny = centralDurables()
+	}
+	return perms, nil
+}
+
+// centralDurables are the subjects that would update or delete the
+// central services' durable consumers, which a reader's consumers of any
+// name would otherwise reach.
+func centralDurables() []string {
+	var deny []string
+	for _, c := range []struct{ stream, durable string }{
+		{subject.StreamGit, subject.ConsumerRender},
+		{subject.StreamStatus, subject.ConsumerDrift},
+		{subject.StreamDrift, subject.ConsumerDrift},
+		{subject.StreamDesired, subject.ConsumerDriftCommitStatus},
+		{subject.StreamStatus, subject.ConsumerDriftCommitStatus},
+	} {
+		deny = append(deny,
+			jsAPI+"CONSUMER.CREATE."+c.stream+"."+c.durable,
+			jsAPI+"CONSUMER.CREATE."+c.stream+"."+c.durable+".>",
+			jsAPI+"CONSUMER.DELETE."+c.stream+"."+c.durable)
+	}
+	return deny
 }
 
 // ingestPublish: pushes into FERRY_GIT, and the stream's info to wait

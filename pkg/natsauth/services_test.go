@@ -373,6 +373,13 @@ func TestOperatorReadOnlyReads(t *testing.T) {
 		return err
 	})
 	op.denied(t, "publish spans", subject.Span(traceID, "ferry-cli"), corePublish(op, subject.Span(traceID, "ferry-cli")))
+	op.denied(t, "delete render's durable", jsAPI+"CONSUMER.DELETE."+subject.StreamGit+"."+subject.ConsumerRender, func(ctx context.Context) error {
+		return op.js.DeleteConsumer(ctx, subject.StreamGit, subject.ConsumerRender)
+	})
+	op.denied(t, "take over drift's durable", jsAPI+"CONSUMER.CREATE."+subject.StreamStatus+"."+subject.ConsumerDrift+"."+subject.AllStatus, func(ctx context.Context) error {
+		_, err := op.js.CreateOrUpdateConsumer(ctx, subject.StreamStatus, jetstream.ConsumerConfig{Durable: subject.ConsumerDrift, FilterSubject: subject.AllStatus})
+		return err
+	})
 	deniedEverywhere(t, op)
 }
 
