@@ -285,6 +285,9 @@ type Set struct {
 	Services map[string]*User
 	// Workers holds a user per cluster.
 	Workers map[string]*User
+	// Admin is an unrestricted user that only NewTestSet creates, for
+	// tests that play several parts at once; no deployment has one.
+	Admin *User
 }
 
 // NewSet creates the central identities and a worker user for each cluster.
@@ -357,6 +360,9 @@ func (s *Set) Configure(opts *server.Options) error {
 	opts.Nkeys = nil
 	for _, u := range s.Users() {
 		opts.Nkeys = append(opts.Nkeys, u.NkeyUser())
+	}
+	if s.Admin != nil {
+		opts.Nkeys = append(opts.Nkeys, s.Admin.NkeyUser())
 	}
 	return nil
 }
