@@ -207,4 +207,3 @@ func readStream(streamName string) []string {
 func kvWrite(bucket string) []string {
 	return append(readStream("KV_"+bucket), kvPre+bucket+".>")
 }
-
