@@ -18,8 +18,8 @@ import (
 	"github.com/ferrycd/ferry/pkg/natsauth"
 	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/subject"
-	"github.com/ferrycd/ferry/services/render/renderer"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
+	"github.com/ferrycd/ferry/services/render/renderer"
 )
 
 // TestRunAsItsIdentity runs the binary's run with render's restricted
