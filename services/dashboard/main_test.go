@@ -26,8 +26,8 @@ import (
 	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/subject"
-	"github.com/ferrycd/ferry/services/dashboard/web"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
+	"github.com/ferrycd/ferry/services/dashboard/web"
 )
 
 const token = "test-operator-token-0123456789"
