@@ -88,4 +88,10 @@ sys.exit(1)'
 for _ in $(seq 60); do check_render && break; sleep 0.5; done
 check_render >/dev/null
 "${compose[@]}" logs --no-color render | grep -m1 -i 'fetch\|git.invalid' || true
+# Every service logged in as its own identity and was denied nothing.
+if "${compose[@]}" logs --no-color | grep -E "nats refused|nats denied"; then
+  echo "compose-smoke: a service's NATS identity was refused" >&2
+  exit 1
+fi
+echo "compose-smoke: every service on its own NATS identity, nothing denied"
 echo "compose-smoke: ok"
