@@ -11,7 +11,6 @@ cd "$(dirname "$0")/.."
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 project="ferry-smoke-$$"
 tmp=$(mktemp -d)
-export FERRY_NATS_ADMIN_PASSWORD=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 export FERRY_GITHUB_SECRET=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 export FERRY_INGEST_PORT=$(free_port) FERRY_DASHBOARD_PORT=$(free_port) FERRY_SMOKE_MONITOR_PORT=$(free_port)
 if command -v docker-compose >/dev/null; then dc=(docker-compose); else dc=(docker compose); fi
@@ -38,6 +37,9 @@ wait_for() {
 }
 
 go build -o bin/ferry ./services/ferry # ferry notify sends webhooks as a Git host does (pkg/pushhook)
+# Fresh NATS identities for this run: a seed per service, the users file.
+bin/ferry nkeys --out "$tmp/nkeys" --for-containers local
+export FERRY_NKEYS="$tmp/nkeys"
 "${compose[@]}" up -d
 mon="http://127.0.0.1:$FERRY_SMOKE_MONITOR_PORT"
 ingest="http://127.0.0.1:$FERRY_INGEST_PORT"
@@ -86,4 +88,10 @@ sys.exit(1)'
 for _ in $(seq 60); do check_render && break; sleep 0.5; done
 check_render >/dev/null
 "${compose[@]}" logs --no-color render | grep -m1 -i 'fetch\|git.invalid' || true
+# Every service logged in as its own identity and was denied nothing.
+if "${compose[@]}" logs --no-color | grep -E "nats refused|nats denied"; then
+  echo "compose-smoke: a service's NATS identity was refused" >&2
+  exit 1
+fi
+echo "compose-smoke: every service on its own NATS identity, nothing denied"
 echo "compose-smoke: ok"

@@ -32,6 +32,7 @@ func connect(t *testing.T, srvURL string, u *User) *conn {
 	opts := append(u.ConnectOptions(), nats.Name(u.Name), nats.PermissionErrOnSubscribe(true),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrPermissionViolation) {
+				t.Logf("%s: %v", u.Name, err)
 				c.violations <- err
 			}
 		}))
@@ -81,10 +82,11 @@ func TestWorkerSeesOnlyItsOwnCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := StartForTest(t, set)
-	admin := connect(t, srv.ClientURL(), set.Admin)
+	// Render sets up the streams and publishes desired state.
+	admin := connect(t, srv.ClientURL(), set.Services[Render])
 	ctx := t.Context()
 	if err := stream.Ensure(ctx, admin.js, stream.Options{Storage: jetstream.FileStorage}); err != nil {
-		t.Fatalf("admin ensures streams: %v", err)
+		t.Fatalf("render ensures streams: %v", err)
 	}
 	big := bytes.Repeat([]byte("# padding to go past the inline limit\n"), bundle.InlineLimit/30)
 	big = append(big, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\n")...)
@@ -106,7 +108,7 @@ func TestWorkerSeesOnlyItsOwnCluster(t *testing.T) {
 		seqB = ack.Sequence
 	}
 	// Cluster b's worker has its durable consumer, as it would when running.
-	if _, err := stream.Durable(ctx, admin.js, subject.StreamDesired, jetstream.ConsumerConfig{
+	if _, err := stream.Durable(ctx, connect(t, srv.ClientURL(), set.Workers["b"]).js, subject.StreamDesired, jetstream.ConsumerConfig{
 		Durable: subject.ApplyConsumer("b"), FilterSubject: subject.DesiredForCluster("b"),
 	}); err != nil {
 		t.Fatal(err)
@@ -209,7 +211,7 @@ func TestWorkerSeesOnlyItsOwnCluster(t *testing.T) {
 		}
 		defer func() { _ = sub.Unsubscribe() }()
 		_ = a.nc.Flush()
-		reply, err := admin.nc.Request(subject.Query("a", subject.QueryDiff), []byte("q"), 2*time.Second)
+		reply, err := connect(t, srv.ClientURL(), set.Services[OperatorRead]).nc.Request(subject.Query("a", subject.QueryDiff), []byte("q"), 2*time.Second)
 		if err != nil || string(reply.Data) != "answer from a" {
 			t.Errorf("query to a's worker: %v %q", err, replyData(reply))
 		}

@@ -2,14 +2,36 @@ package natsauth
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
 
 	"github.com/ferrycd/ferry/pkg/natsserver"
 )
+
+// NewTestSet is NewSet plus Admin, a user allowed everything, for tests
+// that publish and read as several components at once. Never use it
+// outside tests: no deployment has an unrestricted identity.
+func NewTestSet(clusters ...string) (*Set, error) {
+	s, err := NewSet(clusters...)
+	if err != nil {
+		return nil, err
+	}
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return nil, fmt.Errorf("create nkey for the test admin: %w", err)
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("public key of the test admin: %w", err)
+	}
+	s.Admin = &User{Name: "test-admin", PublicKey: pub, kp: kp}
+	return s, nil
+}
 
 // StartForTest starts a server for set on a free loopback port with its
 // store in t.TempDir(), and shuts it down when the test ends.

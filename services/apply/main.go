@@ -17,13 +17,11 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/go-logr/logr"
-	"github.com/nats-io/nats.go"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/process"
-	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/subject"
 	"github.com/ferrycd/ferry/pkg/telemetry"
 	"github.com/ferrycd/ferry/services/apply/worker"
@@ -35,9 +33,6 @@ type options struct {
 	nats       natsconn.Options
 	worker     worker.Options
 	kubeconfig string
-	// nkeySeed is the worker's own NATS identity (pkg/natsauth), which
-	// reaches only its cluster's subjects.
-	nkeySeed string
 	// gcPercent is the collector's GOGC (memory.go).
 	gcPercent int
 	// debug holds --pprof-addr in a build with -tags pprof (pprof.go).
@@ -51,7 +46,6 @@ func main() {
 	o.nats.BindFlags(fs)
 	o.worker.BindFlags(fs)
 	fs.StringVar(&o.worker.Cluster, "cluster", os.Getenv("FERRY_CLUSTER"), "name of the cluster this worker applies to (DNS-1123 label, required)")
-	fs.StringVar(&o.nkeySeed, "nats-nkey-seed", os.Getenv("FERRY_NATS_NKEY_SEED"), "file with this worker's NATS nkey seed (restricted to its cluster's subjects; streams must then be set up by the other services)")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file(s); empty means in-cluster config")
 	fs.IntVar(&o.gcPercent, "gc-percent", gcPercentDefault(), "garbage collector target percentage (GOGC): heap growth over the live heap before a collection; lower holds less memory at rest for more collection work")
 	o.debug.bindDebugFlags(fs)
@@ -80,14 +74,12 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	var extra []nats.Option
-	if o.nkeySeed != "" {
-		// natsconn, not natsauth: the worker binary need not carry nats-server.
-		if extra, err = natsconn.NkeySeed(o.nkeySeed, subject.WorkerInboxPrefix(o.worker.Cluster)); err != nil {
-			return err
-		}
-	}
-	nc, js, err := natsconn.Connect(ctx, "ferry-apply-"+o.worker.Cluster, o.nats, extra...)
+	// --nats-nkey-seed is the worker's own identity (pkg/natsauth), which
+	// reaches only its cluster's subjects and replies under its cluster's
+	// inbox prefix. natsconn, not natsauth: the worker binary need not
+	// carry nats-server.
+	o.nats.InboxPrefix = subject.WorkerInboxPrefix(o.worker.Cluster)
+	nc, js, err := natsconn.Connect(ctx, "ferry-apply-"+o.worker.Cluster, o.nats)
 	if err != nil {
 		return err
 	}
@@ -105,12 +97,9 @@ func run(ctx context.Context, o options) error {
 		defer cancel()
 		_ = shutdown(sctx)
 	}()
-	// A worker with its own restricted identity may not manage streams;
-	// ingest and render create them.
-	if o.nkeySeed == "" {
-		if err := stream.EnsureRetry(ctx, js, stream.DefaultOptions()); err != nil {
-			return fmt.Errorf("set up streams: %w", err)
-		}
+	// Render's identity sets the streams up; a worker's may not.
+	if err := natsconn.WaitForSetup(ctx, js, []string{subject.StreamDesired}, []string{subject.BucketClusters, subject.BucketAppState}); err != nil {
+		return fmt.Errorf("set up streams: %w", err)
 	}
 	return worker.Run(ctx, js, cfg, o.worker)
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/process"
-	"github.com/ferrycd/ferry/pkg/stream"
+	"github.com/ferrycd/ferry/pkg/subject"
 	"github.com/ferrycd/ferry/pkg/telemetry"
 	"github.com/ferrycd/ferry/services/drift/alerter"
 	"github.com/ferrycd/ferry/services/drift/config"
@@ -49,7 +49,8 @@ func run(ctx context.Context, natsOpts natsconn.Options, configPath string) erro
 		return err
 	}
 	defer func() { _ = shutdown(context.Background()) }()
-	if err := stream.EnsureRetry(ctx, js, stream.DefaultOptions()); err != nil {
+	// Render's identity sets the streams up; drift's creates only its own buckets.
+	if err := natsconn.WaitForSetup(ctx, js, []string{subject.StreamStatus, subject.StreamDrift, subject.StreamDesired}, nil); err != nil {
 		return fmt.Errorf("set up streams: %w", err)
 	}
 	return alerter.Run(ctx, js, alerter.Options{Config: cfg})

@@ -29,6 +29,9 @@ Usage:
   ferry dev [flags]      run NATS, ingest, render, apply and drift in one process,
                          with a local cluster and a sample repository
   ferry notify [flags]   git post-receive hook: send each pushed ref as a webhook
+  ferry nkeys --out DIR CLUSTER...
+                         write each NATS identity's nkey seed and the server's
+                         users file DIR/auth.conf (deploy/README.md)
   ferry version          print the version
 
 Run 'ferry <command> -h' for a command's flags.
@@ -76,6 +79,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runDev(ctx, args[1:], stdout, stderr)
 	case "notify":
 		return notify(ctx, args[1:], stdin, stderr)
+	case "nkeys":
+		return nkeys(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "ferry", version)
 		return nil

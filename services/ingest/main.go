@@ -16,7 +16,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/process"
-	"github.com/ferrycd/ferry/pkg/stream"
+	"github.com/ferrycd/ferry/pkg/subject"
 	"github.com/ferrycd/ferry/pkg/telemetry"
 	"github.com/ferrycd/ferry/services/ingest/webhook"
 )
@@ -62,7 +62,8 @@ func run(ctx context.Context, natsOpts natsconn.Options, opts webhook.Options) e
 			log.Warn("flush traces", "error", err)
 		}
 	}()
-	if err := stream.EnsureRetry(ctx, js, stream.DefaultOptions()); err != nil {
+	// Render's identity sets the streams up; ingest's may only publish.
+	if err := natsconn.WaitForSetup(ctx, js, []string{subject.StreamGit}, nil); err != nil {
 		return err
 	}
 

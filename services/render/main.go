@@ -55,6 +55,8 @@ func run(ctx context.Context, cfg config) error {
 		defer cancel()
 		_ = shutdown(sctx)
 	}()
+	// Render's identity is the one that may create and update streams
+	// (pkg/natsauth); the other services wait for them.
 	if err := stream.EnsureRetry(ctx, js, stream.DefaultOptions()); err != nil {
 		return err
 	}

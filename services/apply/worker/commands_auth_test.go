@@ -25,7 +25,7 @@ import (
 // permission violation, and cannot read or write another cluster's subjects.
 func TestWorkerWithClusterCredentials(t *testing.T) {
 	const other = "other"
-	set, err := natsauth.NewSet(testCluster, other)
+	set, err := natsauth.NewTestSet(testCluster, other)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ type Server struct {
 	opts    Options
 	auth    *auth
 	logins  *loginThrottle
+	diffs   *diffThrottle
 	hub     *hub
 	pages   *pages
 	results *resultLog
@@ -49,6 +50,7 @@ func New(fc *fleet.Client, opts Options) (*Server, error) {
 	s := &Server{fleet: fc, opts: opts, auth: newAuth(opts.OperatorToken, opts.SessionTTL), hub: newHub(),
 		pages: p, results: newResultLog(), log: logging.Discard(), now: time.Now}
 	s.logins = newLoginThrottle(func() time.Time { return s.now() })
+	s.diffs = newDiffThrottle(func() time.Time { return s.now() })
 	return s, nil
 }
 

@@ -32,9 +32,18 @@ type Config struct {
 	Drift  alerter.Options
 	// Rest is the apply worker's cluster.
 	Rest *rest.Config
-	// WorkerJS, when set, is the apply worker's own connection (its own,
-	// restricted NATS identity); the other services use the js of Start.
-	WorkerJS jetstream.JetStream
+	// IngestJS, RenderJS, DriftJS and WorkerJS, when set, are each
+	// service's own connection (its own, restricted NATS identity, see
+	// pkg/natsauth); a service without one uses the js of Start.
+	IngestJS, RenderJS, DriftJS, WorkerJS jetstream.JetStream
+}
+
+// or is js, or def when js is nil.
+func or(js, def jetstream.JetStream) jetstream.JetStream {
+	if js != nil {
+		return js
+	}
+	return def
 }
 
 // Pipeline is the running services.
@@ -61,9 +70,11 @@ func Start(ctx context.Context, js jetstream.JetStream, cfg Config) (*Pipeline, 
 	}
 	p := &Pipeline{cfg: cfg, js: js, failed: make(chan struct{})}
 	p.ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	p.run("ingest", func(ctx context.Context) error { return webhook.Run(ctx, js, cfg.Listener, cfg.Ingest) })
-	p.run("render", func(ctx context.Context) error { return renderer.Run(ctx, js, cfg.Render) })
-	p.run("drift", func(ctx context.Context) error { return alerter.Run(ctx, js, cfg.Drift) })
+	p.run("ingest", func(ctx context.Context) error {
+		return webhook.Run(ctx, or(cfg.IngestJS, js), cfg.Listener, cfg.Ingest)
+	})
+	p.run("render", func(ctx context.Context) error { return renderer.Run(ctx, or(cfg.RenderJS, js), cfg.Render) })
+	p.run("drift", func(ctx context.Context) error { return alerter.Run(ctx, or(cfg.DriftJS, js), cfg.Drift) })
 	p.StartWorker()
 	return p, nil
 }
@@ -101,11 +112,7 @@ func (p *Pipeline) StartWorker() {
 	p.stopWorker, p.workerDone = cancel, done
 	go func() {
 		defer close(done)
-		js := p.js
-		if p.cfg.WorkerJS != nil {
-			js = p.cfg.WorkerJS
-		}
-		p.fail("apply", worker.Run(ctx, js, p.cfg.Rest, p.cfg.Worker))
+		p.fail("apply", worker.Run(ctx, or(p.cfg.WorkerJS, p.js), p.cfg.Rest, p.cfg.Worker))
 	}()
 }
 

@@ -48,7 +48,8 @@ Flags of every operating command:
   --nats-url URL       default $FERRY_NATS_URL, else nats://127.0.0.1:4222
   --nats-creds FILE    NATS credentials file ($FERRY_NATS_CREDS)
   --nats-nkey-seed F   NATS nkey seed file ($FERRY_NATS_NKEY_SEED); ferry dev writes
-                       .ferry-dev/nats-admin.nk
+                       .ferry-dev/nats-operator.nk (the operator; operator-read
+                       reads and diffs but sends no commands)
   -o FORMAT            table (default), wide, yaml or json (stable, for scripts)
   --timeout D          how long to wait (default 30s; 3m for commands that wait for health)
 

@@ -22,6 +22,10 @@ import (
 // FERRY_NATS_URL: ferry dev's embedded server.
 const DefaultNATSURL = "nats://127.0.0.1:4222"
 
+// operatorSeedFile is where ferry dev writes the operator's nkey seed, in
+// its state directory.
+const operatorSeedFile = "nats-operator.nk"
+
 // defaultTimeout bounds reads and diffs unless --timeout says otherwise.
 const defaultTimeout = 30 * time.Second
 
@@ -123,22 +127,23 @@ func (e *env) parse(args []string) ([]string, error) {
 // returns a read model client on the connection.
 func (e *env) client(ctx context.Context) (*fleet.Client, error) {
 	extra := []nats.Option{nats.RetryOnFailedConnect(false), nats.Timeout(5 * time.Second)}
-	if e.seed != "" {
-		opts, err := natsconn.NkeySeed(e.seed, "")
-		if err != nil {
-			return nil, fmt.Errorf("%w: check --nats-nkey-seed / FERRY_NATS_NKEY_SEED", err)
-		}
-		extra = append(extra, opts...)
+	o := natsconn.Options{URL: e.natsURL, CredsFile: e.creds, NkeySeed: e.seed}
+	if err := o.Validate(); err != nil {
+		return nil, usagef("%v (--nats-url, --nats-creds, --nats-nkey-seed or FERRY_NATS_URL, FERRY_NATS_CREDS, FERRY_NATS_NKEY_SEED)", err)
 	}
 	// The CLI reports errors itself; the connection's own logs would only
-	// repeat them.
+	// repeat them, but a permission violation (what the identity may not
+	// do) is worth a line.
 	ctx = logging.Into(ctx, slog.New(slog.NewTextHandler(e.errOut, &slog.HandlerOptions{Level: slog.LevelError})))
-	nc, _, err := natsconn.Connect(ctx, "ferry-cli", natsconn.Options{URL: e.natsURL, CredsFile: e.creds}, extra...)
+	nc, _, err := natsconn.Connect(ctx, "ferry-cli", o, extra...)
+	url := natsconn.RedactURL(e.natsURL)
 	switch {
-	case err != nil && strings.Contains(strings.ToLower(err.Error()), "authorization"):
-		return nil, fmt.Errorf("NATS at %s refused the connection (%v): give an identity with --nats-nkey-seed (ferry dev writes .ferry-dev/nats-admin.nk) or --nats-creds", e.natsURL, err)
+	case err != nil && natsconn.IsAuthError(err):
+		return nil, fmt.Errorf("NATS at %s refused the connection (%v): give an identity with --nats-nkey-seed: the operator's seed (ferry dev writes .ferry-dev/%s), or operator-read's for reading only (deploy/README.md)", url, err, operatorSeedFile)
+	case err != nil && strings.Contains(err.Error(), "nkey seed"):
+		return nil, fmt.Errorf("%w: check --nats-nkey-seed / FERRY_NATS_NKEY_SEED", err)
 	case err != nil:
-		return nil, fmt.Errorf("cannot reach NATS at %s (%v): is Ferry running? Point the CLI at its NATS with --nats-url or FERRY_NATS_URL (ferry dev prints the line to export)", e.natsURL, err)
+		return nil, fmt.Errorf("cannot reach NATS at %s (%v): is Ferry running? Point the CLI at its NATS with --nats-url or FERRY_NATS_URL (ferry dev prints the line to export)", url, err)
 	}
 	e.nc = nc
 	c, err := fleet.NewClient(nc)

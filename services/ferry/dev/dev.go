@@ -17,7 +17,6 @@ import (
 	"github.com/ferrycd/ferry/pkg/gitserver"
 	"github.com/ferrycd/ferry/pkg/logging"
 	"github.com/ferrycd/ferry/pkg/natsauth"
-	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/natsserver"
 	"github.com/ferrycd/ferry/pkg/pushhook"
 	"github.com/ferrycd/ferry/pkg/stream"
@@ -55,17 +54,15 @@ func Run(ctx context.Context, o Options) (err error) {
 		return fmt.Errorf("drift config: %w", err)
 	}
 
-	// As in production: the central services share an admin identity; the
-	// apply worker has its own, which reaches only its cluster's subjects.
+	// As in production, every service has its own NATS identity
+	// (pkg/natsauth): ingest, render (which sets up the streams), drift,
+	// the apply worker (its cluster's subjects only), and the dashboard
+	// and the CLI as the operator. No identity may do everything.
 	users, err := natsauth.NewSet(o.Cluster)
 	if err != nil {
 		return err
 	}
-	workerUser, err := users.Worker(o.Cluster)
-	if err != nil {
-		return err
-	}
-	if err := users.Admin.WriteSeedFile(o.path("nats-admin.nk")); err != nil {
+	if err := users.Services[natsauth.Operator].WriteSeedFile(o.path(operatorSeed)); err != nil {
 		return err
 	}
 	ns, err := natsauth.Start(natsserver.Options{Port: o.NATSPort, StoreDir: o.path("nats"), Name: "ferry-dev"}, users)
@@ -73,25 +70,23 @@ func Run(ctx context.Context, o Options) (err error) {
 		return fmt.Errorf("start embedded nats (is port %d free? try --nats-port -1): %w", o.NATSPort, err)
 	}
 	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-	nc, js, err := natsconn.Connect(ctx, "ferry-dev", natsconn.Options{URL: ns.ClientURL()}, users.Admin.ConnectOptions()...)
+	conns, err := connectAll(ctx, ns.ClientURL(), users, o.Cluster)
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-	// Every service's spans go to FERRY_TRACES, for ferry trace.
-	stopSpans, err := telemetry.Setup(ctx, "ferry-dev", telemetry.NATSSpans(nc, "ferry-dev", ""))
+	defer conns.close()
+	// Every service's spans go to FERRY_TRACES, for ferry trace: one
+	// exporter serves the whole process, on render's connection and
+	// under the origin render's identity may publish.
+	stopSpans, err := telemetry.Setup(ctx, "ferry-dev", telemetry.NATSSpans(conns.nc[natsauth.Render], "ferry-dev", natsauth.SpanOrigin(natsauth.Render)))
 	if err != nil {
 		return err
 	}
 	defer func() { _ = stopSpans(context.WithoutCancel(ctx)) }()
-	wnc, workerJS, err := natsconn.Connect(ctx, "ferry-apply-"+o.Cluster, natsconn.Options{URL: ns.ClientURL()}, workerUser.ConnectOptions()...)
-	if err != nil {
-		return err
-	}
-	defer wnc.Close()
-	if err := stream.Ensure(ctx, js, stream.DefaultOptions()); err != nil {
+	if err := stream.Ensure(ctx, conns.js[natsauth.Render], stream.DefaultOptions()); err != nil {
 		return fmt.Errorf("set up streams: %w", err)
 	}
+	js := conns.js[natsauth.Operator]
 
 	restCfg, kubeconfig, stopCluster, err := cluster(ctx, o)
 	if err != nil {
@@ -123,10 +118,12 @@ func Run(ctx context.Context, o Options) (err error) {
 
 	ingestOpts := webhook.DefaultOptions()
 	ingestOpts.GitHubSecret, ingestOpts.GiteaSecret, ingestOpts.GitLabToken = secret, secret, secret
-	pipe, err := allinone.Start(ctx, js, allinone.Config{
+	pipe, err := allinone.Start(ctx, conns.js[natsauth.Render], allinone.Config{
 		Listener: ln, Ingest: ingestOpts, Rest: restCfg,
-		Render: renderer.Options{CacheDir: o.path("render-cache"), PlatformRepos: []string{repo.URL}},
-		Worker: worker.Options{Cluster: o.Cluster}, WorkerJS: workerJS,
+		Render:   renderer.Options{CacheDir: o.path("render-cache"), PlatformRepos: []string{repo.URL}},
+		Worker:   worker.Options{Cluster: o.Cluster},
+		IngestJS: conns.js[natsauth.Ingest], RenderJS: conns.js[natsauth.Render],
+		DriftJS: conns.js[natsauth.Drift], WorkerJS: conns.js[workerConn],
 		Drift: alerter.Options{Config: driftCfg},
 	})
 	if err != nil {
@@ -138,7 +135,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		return errors.Join(err, pipe.Stop())
 	}
 	defer stopFollowing()
-	dash, err := startDashboard(ctx, o, nc)
+	dash, err := startDashboard(ctx, o, conns.nc[natsauth.Operator])
 	if err != nil {
 		return errors.Join(err, pipe.Stop())
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/events"
 	"github.com/ferrycd/ferry/pkg/fleet"
 	"github.com/ferrycd/ferry/pkg/gitserver"
+	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/subject"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
@@ -143,8 +144,9 @@ Ferry is running (Ctrl-C stops it).
 
   dashboard  %s   (log in with the %s to sync and roll back)
   webhooks   %s   (secret in %s)
-  NATS       %s   (admin nkey seed in %s; the apply worker has its own
-             identity, limited to cluster %q's subjects)
+  NATS       %s   (operator nkey seed in %s; ingest, render, drift
+             and the apply worker each have their own identity, the
+             worker's limited to cluster %q's subjects)
   cluster    %q   kubectl --kubeconfig %s get all -n guestbook
   git        %s   (working copy: %s)
 
@@ -165,8 +167,8 @@ Drift: change the cluster behind Git's back and watch self-heal revert it.
 
   kubectl --kubeconfig %s -n guestbook scale deployment guestbook-ui --replicas 5
 
-`, dash.URL, dash.tokenNote(), hookURL, o.path("webhook-secret"), natsURL, o.path("nats-admin.nk"), o.Cluster, o.Cluster, kubeconfig, repo.URL, repo.WorkDir,
-		natsURL, absPath(o.path("nats-admin.nk")), repo.WorkDir, kubeconfig)
+`, dash.URL, dash.tokenNote(), hookURL, o.path("webhook-secret"), natsconn.RedactURL(natsURL), o.path(operatorSeed), o.Cluster, o.Cluster, kubeconfig, repo.URL, repo.WorkDir,
+		natsconn.RedactURL(natsURL), absPath(o.path(operatorSeed)), repo.WorkDir, kubeconfig)
 }
 
 // absPath is p made absolute, so a line to copy works from any directory.

@@ -1,11 +1,14 @@
 // Command ferry-nats-users writes the central NATS server's users file
-// (deploy/kubernetes/nats/auth.conf) for the given remote clusters, creating
-// each worker's nkey seed in -seeds on first use:
+// (deploy/kubernetes/nats/auth.conf): an nkey identity per central
+// service (ingest, render, drift, operator-read, operator) and one per
+// apply worker of the given clusters (the in-cluster worker's too),
+// creating each seed in -seeds on first use and keeping it after:
 //
-//	go run ./test/deploy/cmd/ferry-nats-users -seeds ~/.config/ferry/nkeys edge-1 edge-2 > deploy/kubernetes/nats/auth.conf
+//	go run ./test/deploy/cmd/ferry-nats-users -seeds ~/.config/ferry/nkeys local edge-1 > deploy/kubernetes/nats/auth.conf
 //
-// The seed <seeds>/<cluster>.nk goes into that cluster's Secret
-// ferry-apply-nkey (deploy/README.md); the users file holds only public keys.
+// The seeds are <seeds>/services/<identity>.nk and <seeds>/<cluster>.nk;
+// each goes into its Secret (deploy/README.md). The users file holds only
+// public keys.
 package main
 
 import (
@@ -13,13 +16,13 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/ferrycd/ferry/test/deploy"
+	"github.com/ferrycd/ferry/pkg/natsauth"
 )
 
 func main() {
-	seeds := flag.String("seeds", "", "directory of the workers' nkey seeds, <cluster>.nk (created when missing; keep it private)")
+	seeds := flag.String("seeds", "", "directory of the nkey seeds (created when missing; keep it private)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: ferry-nats-users -seeds DIR [cluster...] > deploy/kubernetes/nats/auth.conf")
+		fmt.Fprintln(os.Stderr, "usage: ferry-nats-users -seeds DIR cluster... > deploy/kubernetes/nats/auth.conf")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -27,9 +30,9 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	workers, err := deploy.WorkerSeeds(*seeds, flag.Args())
+	set, err := natsauth.LoadSeeds(*seeds, flag.Args())
 	if err == nil {
-		err = deploy.WriteAuthConf(os.Stdout, workers)
+		err = natsauth.WriteAuthConf(os.Stdout, set.Users())
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ferry-nats-users:", err)

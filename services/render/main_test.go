@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ferrycd/ferry/pkg/events"
+	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/pkg/natsauth"
+	"github.com/ferrycd/ferry/pkg/natsconn"
+	"github.com/ferrycd/ferry/pkg/subject"
+	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
+	"github.com/ferrycd/ferry/services/render/renderer"
+)
+
+// TestRunAsItsIdentity runs the binary's run with render's restricted
+// NATS identity on a server nobody has set up: it creates the streams,
+// watches the app registry, takes a push from ingest's identity (of a
+// repository it cannot reach, so it retries) and stops, and NATS denies
+// it nothing.
+func TestRunAsItsIdentity(t *testing.T) {
+	set, err := natsauth.NewSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := natsauth.StartForTest(t, set)
+	seed := filepath.Join(t.TempDir(), "render.nk")
+	if err := set.Services[natsauth.Render].WriteSeedFile(seed); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(logging.Into(context.Background(), slog.New(slog.NewTextHandler(logs, nil))))
+	defer cancel()
+	done := make(chan error, 1)
+	cfg := config{nats: natsconn.Options{URL: srv.ClientURL(), NkeySeed: seed}, render: renderer.Options{CacheDir: t.TempDir()}}
+	go func() { done <- run(ctx, cfg) }()
+	logs.waitFor(t, "render started")
+
+	ingest, err := nats.Connect(srv.ClientURL(), set.Services[natsauth.Ingest].ConnectOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ingest.Close()
+	ijs, err := jetstream.New(ingest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := &ferryv1.PushEvent{Id: "p1", Provider: "github", RepoKey: subject.RepoKey("http://127.0.0.1:1/apps.git"),
+		CloneUrl: "http://127.0.0.1:1/apps.git", Ref: "refs/heads/main", After: strings.Repeat("a", 40)}
+	if _, err := events.Publish(t.Context(), ijs, subject.GitPush(push.RepoKey), push, "github:p1"); err != nil {
+		t.Fatal(err)
+	}
+	logs.waitFor(t, "127.0.0.1:1")
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v after cancel", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not stop")
+	}
+	if s := logs.String(); strings.Contains(s, "nats denied") || strings.Contains(s, "nats refused") {
+		t.Errorf("render's identity was refused something:\n%s", s)
+	}
+}
+
+// syncBuffer is a log sink safe for concurrent loggers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor polls the logs for want, failing after a deadline.
+func (b *syncBuffer) waitFor(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(b.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the logs:\n%s", want, b.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+}
