@@ -57,7 +57,8 @@
 //	drift (alerts and commit statuses, which go to Git hosts over HTTP):
 //	  durable drift on FERRY_STATUS (ferry.status.>) and FERRY_DRIFT (ferry.drift.>)
 //	  durable drift-commit-status on FERRY_DESIRED (ferry.desired.>) and FERRY_STATUS
-//	  $JS.API.STREAM.INFO of FERRY_STATUS, FERRY_DRIFT, FERRY_DESIRED
+//	  durable drift-commit-status-registry on FERRY_REGISTRY (ferry.registry.>)
+//	  $JS.API.STREAM.INFO of FERRY_STATUS, FERRY_DRIFT, FERRY_DESIRED, FERRY_REGISTRY
 //	  $JS.API.INFO; STREAM.CREATE and STREAM.UPDATE of KV_ferry-incidents and
 //	  KV_ferry-commit-status, and read and $KV.<bucket>.> of both
 //	  ferry.trace.*.ferry-drift
@@ -85,7 +86,7 @@
 // Drift reads FERRY_DESIRED (commit statuses name the revision), so it
 // sees desired states; the operators read them too (history, diffs).
 // The operators' consumers of any name are denied the central services'
-// durables (render, drift, drift-commit-status); a worker's durables
+// durables (render, drift, drift-commit-status, drift-commit-status-registry); a worker's durables
 // (apply-<c>, cmd-<c>) have no token a permission could match without
 // knowing every cluster, so an operator identity could still update or
 // delete one (the worker recreates it when it restarts).

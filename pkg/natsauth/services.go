@@ -85,6 +85,7 @@ func centralDurables() []string {
 		{subject.StreamDrift, subject.ConsumerDrift},
 		{subject.StreamDesired, subject.ConsumerDriftCommitStatus},
 		{subject.StreamStatus, subject.ConsumerDriftCommitStatus},
+		{subject.StreamRegistry, subject.CommitStatusRegistryConsumer},
 	} {
 		deny = append(deny,
 			jsAPI+"CONSUMER.CREATE."+c.stream+"."+c.durable,
@@ -136,7 +137,8 @@ func renderPublish() []string {
 }
 
 // driftPublish: its durables on FERRY_STATUS, FERRY_DRIFT and (commit
-// statuses) FERRY_DESIRED, and its two buckets, which it creates.
+// statuses) FERRY_DESIRED and FERRY_REGISTRY, and its two buckets, which
+// it creates.
 func driftPublish() []string {
 	var pub []string
 	for _, c := range []struct{ stream, durable, filter string }{
@@ -144,10 +146,11 @@ func driftPublish() []string {
 		{subject.StreamDrift, subject.ConsumerDrift, subject.AllDrift},
 		{subject.StreamDesired, subject.ConsumerDriftCommitStatus, subject.AllDesired},
 		{subject.StreamStatus, subject.ConsumerDriftCommitStatus, subject.AllStatus},
+		{subject.StreamRegistry, subject.CommitStatusRegistryConsumer, subject.AllRegistry},
 	} {
 		pub = append(pub, durable(c.stream, c.durable, c.filter)...)
 	}
-	for _, s := range []string{subject.StreamStatus, subject.StreamDrift, subject.StreamDesired} {
+	for _, s := range []string{subject.StreamStatus, subject.StreamDrift, subject.StreamDesired, subject.StreamRegistry} {
 		pub = append(pub, jsAPI+"STREAM.INFO."+s)
 	}
 	pub = append(pub, jsAPI+"INFO") // account limits, which creating a bucket checks
