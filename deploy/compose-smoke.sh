@@ -12,6 +12,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 project="ferry-smoke-$$"
 tmp=$(mktemp -d)
 export FERRY_GITHUB_SECRET=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+export FERRY_PLATFORM_REPO=https://git.invalid/smoke/apps.git # the smoke push names it
 export FERRY_INGEST_PORT=$(free_port) FERRY_DASHBOARD_PORT=$(free_port) FERRY_SMOKE_MONITOR_PORT=$(free_port)
 if command -v docker-compose >/dev/null; then dc=(docker-compose); else dc=(docker compose); fi
 compose=("${dc[@]}" -p "$project" -f docker-compose.yaml -f deploy/compose-smoke.yaml)
