@@ -97,15 +97,17 @@ func TestWorkerMemoryUnderDeployLimit(t *testing.T) {
 		}
 		return ds
 	}
+	seen := map[string]*ferryv1.SyncResult{} // by app@revision, in any order
 	await := func(app, rev string, timeout time.Duration) *ferryv1.SyncResult {
 		t.Helper()
 		deadline := time.After(timeout)
 		for {
+			if r, ok := seen[app+"@"+rev]; ok {
+				return r
+			}
 			select {
 			case r := <-results:
-				if r.GetApp() == app && r.GetRevision() == rev {
-					return r
-				}
+				seen[r.GetApp()+"@"+r.GetRevision()] = r
 			case <-w.exited:
 				t.Fatalf("the worker exited while applying %s@%s: %v\n%s", app, rev, w.err, w.stderr())
 			case <-deadline:
