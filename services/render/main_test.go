@@ -25,7 +25,7 @@ import (
 // TestRunAsItsIdentity runs the binary's run with render's restricted
 // NATS identity on a server nobody has set up: it creates the streams,
 // watches the app registry, takes a push from ingest's identity (of a
-// repository it cannot reach, so it retries) and stops, and NATS denies
+// platform repository it cannot reach, so it retries) and stops, and NATS denies
 // it nothing.
 func TestRunAsItsIdentity(t *testing.T) {
 	set, err := natsauth.NewSet()
@@ -41,7 +41,7 @@ func TestRunAsItsIdentity(t *testing.T) {
 	ctx, cancel := context.WithCancel(logging.Into(context.Background(), slog.New(slog.NewTextHandler(logs, nil))))
 	defer cancel()
 	done := make(chan error, 1)
-	cfg := config{nats: natsconn.Options{URL: srv.ClientURL(), NkeySeed: seed}, render: renderer.Options{CacheDir: t.TempDir()}}
+	cfg := config{nats: natsconn.Options{URL: srv.ClientURL(), NkeySeed: seed}, render: renderer.Options{CacheDir: t.TempDir(), PlatformRepos: []string{"http://127.0.0.1:1/apps.git"}}}
 	go func() { done <- run(ctx, cfg) }()
 	logs.waitFor(t, "render started")
 
