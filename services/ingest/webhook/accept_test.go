@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"testing"
 	"time"
@@ -147,7 +149,7 @@ func TestAcceptPerProvider(t *testing.T) {
 				if raws[i].Subject != subject.GitPush(ev.GetRepoKey()) {
 					t.Errorf("event %d: subject %q, want %q", i, raws[i].Subject, subject.GitPush(ev.GetRepoKey()))
 				}
-				if got, want := raws[i].Header.Get("Nats-Msg-Id"), w.provider+":"+w.id; got != want {
+				if got, want := raws[i].Header.Get("Nats-Msg-Id"), wantMsgID(w.cloneURL, w.ref, w.before, w.after); got != want {
 					t.Errorf("event %d: Nats-Msg-Id %q, want %q", i, got, want)
 				}
 				if r := ev.GetReceivedUnixNano(); r < before || r > time.Now().UnixNano() {
@@ -156,6 +158,13 @@ func TestAcceptPerProvider(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wantMsgID spells out the message id of a push: the repository key and
+// a hash of the ref transition, nothing of the delivery.
+func wantMsgID(cloneURL, ref, before, after string) string {
+	sum := sha256.Sum256([]byte(ref + "\x00" + before + "\x00" + after))
+	return "push:" + subject.RepoKey(cloneURL) + ":" + hex.EncodeToString(sum[:])[:32]
 }
 
 func TestGitHubFormEncodedPayload(t *testing.T) {

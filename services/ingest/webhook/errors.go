@@ -23,7 +23,13 @@ var (
 	ErrUnknownProvider = errors.New("unknown webhook provider")
 	// ErrUnavailable: NATS is down or did not acknowledge in time; the host should retry.
 	ErrUnavailable = errors.New("event store unavailable")
+	// ErrBusy: the bodies already in flight leave no room for this one
+	// (Options.MaxInflightBytes); the host should retry.
+	ErrBusy = errors.New("ingest busy")
 )
+
+// retryAfter is the Retry-After, in seconds, of a 503.
+const retryAfter = "2"
 
 // statusOf returns the HTTP status for an error returned while handling a webhook.
 func statusOf(err error) int {
@@ -36,7 +42,7 @@ func statusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrMalformed), errors.Is(err, ErrUnknownProvider):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrUnavailable):
+	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrBusy):
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError

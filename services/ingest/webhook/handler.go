@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -37,6 +38,8 @@ type handler struct {
 	opts      Options
 	providers map[string]*provider
 	tracer    trace.Tracer
+	// limits bound each body and all bodies in flight together.
+	limits bodyLimits
 }
 
 // NewHandler returns the ingest HTTP handler: POST /webhooks/{github,gitlab,
@@ -46,14 +49,21 @@ type handler struct {
 // with 401 and a log line naming the flag to set. Loggers come from the
 // request context (logging.From), which Run fills from its own context.
 func NewHandler(js jetstream.JetStream, opts Options) (http.Handler, error) {
+	_, hh, err := newHandler(js, opts)
+	return hh, err
+}
+
+// newHandler is NewHandler, also returning the handler behind the mux.
+func newHandler(js jetstream.JetStream, opts Options) (*handler, http.Handler, error) {
 	if js == nil {
-		return nil, errors.New("ingest handler needs a jetstream client")
+		return nil, nil, errors.New("ingest handler needs a jetstream client")
 	}
 	opts, err := opts.withDefaults()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	h := &handler{js: js, opts: opts, providers: providers(opts), tracer: otel.Tracer(TracerName)}
+	h := &handler{js: js, opts: opts, providers: providers(opts), tracer: otel.Tracer(TracerName),
+		limits: bodyLimits{max: opts.MaxBodyBytes, mem: newBodyMem(opts.MaxInflightBytes), wait: opts.InflightWait}}
 	mux := http.NewServeMux()
 	for name, p := range h.providers {
 		mux.HandleFunc("POST /webhooks/"+name, func(w http.ResponseWriter, r *http.Request) { h.serve(w, r, p) })
@@ -65,7 +75,7 @@ func NewHandler(js jetstream.JetStream, opts Options) (http.Handler, error) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", h.ready)
-	return recoverer(mux), nil
+	return h, recoverer(mux), nil
 }
 
 // result describes a published webhook, for the response and the log.
@@ -86,11 +96,32 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, p *provider) {
 		trace.WithAttributes(attribute.String("ferry.provider", providerName(p))))
 	defer span.End()
 	res, err := h.handle(ctx, w, r, p, received)
+	if err != nil {
+		h.drain(r)
+	}
 	h.respond(ctx, w, r, span, p, res, err, received)
 }
 
-// handle checks the request in order (secret configured, signature present,
-// size, signature valid, event kind, payload) and publishes its events.
+// drain discards what is left of a refused request's body, at most
+// MaxBodyBytes of it, through io.Discard's small shared buffer: nothing of
+// it is kept, hashed or parsed, and the server's ReadTimeout bounds the
+// time. Without it the server closes a connection with unread bytes, and
+// a host still sending its body gets a reset instead of the 401, 413 or
+// 503: a host with a wrong secret could not tell why, a busy one could not
+// see Retry-After. It costs no memory, and no more reading than a forged
+// signature of the right shape makes ingest do anyway.
+func (h *handler) drain(r *http.Request) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, r.Body, h.opts.MaxBodyBytes)
+}
+
+// handle checks the request in order (secret configured, signature or
+// token present and well-formed, GitLab's token valid, stated size: all
+// before the body is read; then room in the in-flight budget, the body
+// read with its HMAC computed on the way, the HMAC valid, event kind,
+// payload) and publishes its events.
 func (h *handler) handle(ctx context.Context, w http.ResponseWriter, r *http.Request, p *provider, received time.Time) (*result, error) {
 	if p == nil {
 		return nil, fmt.Errorf("%w: no X-GitHub-Event, X-Gitlab-Event, X-Gitea-Event, X-Gogs-Event or X-Event-Key header", ErrUnknownProvider)
@@ -102,12 +133,16 @@ func (h *handler) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if sig == "" {
 		return nil, fmt.Errorf("%w: %s request without a signature or token header", ErrMissingSignature, p.name)
 	}
-	body, release, err := readBody(w, r, h.opts.MaxBodyBytes)
-	defer release()
+	v, err := p.auth(p.secret, sig)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.verify(p.secret, sig, body); err != nil {
+	b, err := readBody(ctx, w, r, h.limits, v.writer())
+	defer b.release()
+	if err != nil {
+		return nil, err
+	}
+	if err := v.verify(); err != nil {
 		return nil, err
 	}
 	event := p.event(r.Header)
@@ -117,11 +152,17 @@ func (h *handler) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if !p.isPush(event) {
 		return nil, fmt.Errorf("%w: %s event %q", ErrNotPush, p.name, clip(event))
 	}
+	// A verified push: only now may its body cost memory outside the budget.
+	body := b.bytes()
 	evs, err := p.parse(body)
 	if err != nil {
 		return nil, err
 	}
-	return h.publish(ctx, p, deliveryID(p, r.Header, body), evs, received)
+	delivery := deliveryID(p, r.Header, body)
+	// The body is dead (parse copied what it keeps): its buffer and budget
+	// need not wait for JetStream's ack.
+	b.release()
+	return h.publish(ctx, p, delivery, evs, received)
 }
 
 // respond writes the status for err and logs the outcome exactly once.
@@ -137,10 +178,10 @@ func (h *handler) respond(ctx context.Context, w http.ResponseWriter, r *http.Re
 	case err == nil:
 	case errors.Is(err, ErrNotPush):
 		msg = "webhook ignored"
-	case status >= 500:
+	case status >= 500 && !errors.Is(err, ErrBusy):
 		level, msg = slog.LevelError, "webhook rejected"
 		span.SetStatus(codes.Error, err.Error())
-	default:
+	default: // refused, or shed for load (ErrBusy): the sender's doing, not a fault of ingest
 		level, msg = slog.LevelWarn, "webhook rejected"
 		if recording {
 			span.SetAttributes(attribute.String("ferry.reject_reason", err.Error()))
@@ -167,6 +208,9 @@ func (h *handler) respond(ctx context.Context, w http.ResponseWriter, r *http.Re
 		writeAccepted(w, res)
 	case errors.Is(err, ErrNotPush):
 		writeJSON(w, status, map[string]string{"status": "ignored", "reason": err.Error()})
+	case status == http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", retryAfter)
+		writeJSON(w, status, map[string]string{"status": "rejected", "error": err.Error()})
 	case status == http.StatusInternalServerError:
 		writeJSON(w, status, map[string]string{"status": "rejected", "error": "internal error"})
 	default:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	// The v1 API of the encoding/json v2 reference implementation: the
@@ -12,6 +13,7 @@ import (
 	// instead of two, about twice as fast on a push payload.
 	json "github.com/go-json-experiment/json/v1"
 
+	"github.com/ferrycd/ferry/pkg/repoid"
 	ferryv1 "github.com/ferrycd/ferry/proto/ferryv1"
 )
 
@@ -37,19 +39,50 @@ func decode(body []byte, v any) error {
 // FuzzDecodeMatchesEncodingJSON holds it to that.
 func decodeJSON(body []byte, v any) error { return json.Unmarshal(body, v) }
 
-// validate checks the fields every consumer relies on.
+// validate checks the fields every consumer relies on. A signature says
+// which host sent a push, not that what it names is safe to fetch: the
+// clone URL must be a network repository URL Ferry may fetch
+// (repoid.Parse refuses file://, local paths, other schemes and URLs with
+// a password) and the ref a name git would accept (checkRef).
 func validate(ev *ferryv1.PushEvent) error {
 	switch {
 	case ev.GetCloneUrl() == "":
 		return fmt.Errorf("%w: no repository clone url", ErrMalformed)
 	case ev.GetRef() == "":
 		return fmt.Errorf("%w: no ref", ErrMalformed)
+	}
+	if _, err := repoid.Parse(ev.GetCloneUrl()); err != nil {
+		return fmt.Errorf("%w: clone url: %s", ErrMalformed, redactPassword(err.Error(), ev.GetCloneUrl()))
+	}
+	if err := checkRef(ev.GetRef()); err != nil {
+		return fmt.Errorf("%w: ref %q is not a valid git ref: %w", ErrMalformed, clip(ev.GetRef()), err)
+	}
+	switch {
 	case !isSHA(ev.GetAfter()):
 		return fmt.Errorf("%w: after %q is not a commit id", ErrMalformed, clip(ev.GetAfter()))
 	case ev.GetBefore() != "" && !isSHA(ev.GetBefore()):
 		return fmt.Errorf("%w: before %q is not a commit id", ErrMalformed, clip(ev.GetBefore()))
 	}
 	return nil
+}
+
+// redactPassword replaces the password of rawURL, if it has one, in msg:
+// repoid's error for a URL it cannot parse quotes the URL, and the reason
+// goes to the log and the answer.
+func redactPassword(msg, rawURL string) string {
+	_, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return msg
+	}
+	authority, _, _ := strings.Cut(rest, "/")
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return msg
+	}
+	if _, password, ok := strings.Cut(authority[:at], ":"); ok && password != "" {
+		msg = strings.ReplaceAll(msg, password, "xxxxx")
+	}
+	return msg
 }
 
 // isSHA reports whether s is a SHA-1 or SHA-256 object id in lowercase hex.

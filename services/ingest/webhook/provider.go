@@ -32,9 +32,10 @@ type provider struct {
 	event func(http.Header) string
 	// isPush reports whether event carries a push payload.
 	isPush func(event string) bool
-	// signature returns the signature or token header; verify checks it.
+	// signature returns the signature or token header; auth checks it
+	// before the body is read and returns what verifies the body.
 	signature func(http.Header) string
-	verify    func(secret []byte, sig string, body []byte) error
+	auth      func(secret []byte, sig string) (verifier, error)
 	// delivery returns the host's delivery id, "" when absent.
 	delivery func(http.Header) string
 	// parse turns a push body into events without id, provider, repo key or time.
@@ -48,7 +49,7 @@ func providers(o Options) map[string]*provider {
 			name: GitHub, flag: "--github-secret", env: "FERRY_GITHUB_SECRET", secret: []byte(o.GitHubSecret),
 			event:     header("X-GitHub-Event"),
 			isPush:    func(e string) bool { return e == string(github.PushEvent) },
-			signature: githubSignature, verify: verifyGitHub,
+			signature: githubSignature, auth: authGitHub,
 			delivery: header("X-GitHub-Delivery"),
 			parse:    parseGitHub,
 		},
@@ -59,7 +60,7 @@ func providers(o Options) map[string]*provider {
 				// System hooks carry pushes too; parseGitLab ignores their other kinds.
 				return e == string(gitlab.PushEvents) || e == string(gitlab.TagEvents) || e == string(gitlab.SystemHookEvents)
 			},
-			signature: gitlabSignature, verify: verifyGitLab,
+			signature: gitlabSignature, auth: authGitLab,
 			delivery: header("X-Gitlab-Event-UUID", "Idempotency-Key"),
 			parse:    parseGitLab,
 		},
@@ -67,7 +68,7 @@ func providers(o Options) map[string]*provider {
 			name: Gitea, flag: "--gitea-secret", env: "FERRY_GITEA_SECRET", secret: []byte(o.GiteaSecret),
 			event:     header("X-Gitea-Event", "X-Gogs-Event"),
 			isPush:    func(e string) bool { return e == string(gitea.PushEvent) },
-			signature: giteaSignature, verify: verifyGitea,
+			signature: giteaSignature, auth: authGitea,
 			delivery: header("X-Gitea-Delivery", "X-Gogs-Delivery"),
 			parse:    parseGitea,
 		},
@@ -75,7 +76,7 @@ func providers(o Options) map[string]*provider {
 			name: Bitbucket, flag: "--bitbucket-secret", env: "FERRY_BITBUCKET_SECRET", secret: []byte(o.BitbucketSecret),
 			event:     header("X-Event-Key"),
 			isPush:    func(e string) bool { return e == string(bitbucket.RepoPushEvent) },
-			signature: bitbucketSignature, verify: verifyBitbucket,
+			signature: bitbucketSignature, auth: authBitbucket,
 			delivery: header("X-Request-UUID"),
 			parse:    parseBitbucket,
 		},
@@ -110,9 +111,10 @@ func header(keys ...string) func(http.Header) string {
 	}
 }
 
-// deliveryID returns the host's delivery id, cleaned for use in a
-// Nats-Msg-Id, or a hash of the body when the host sent none, so a
-// redelivery of the same bytes is still stored once.
+// deliveryID returns the host's delivery id, cleaned for logs and
+// PushEvent.id, or a hash of the body when the host sent none. It is not
+// the message id: the delivery id header is not covered by the signature,
+// so dedupe keys on the push itself (transitionID in publish.go).
 func deliveryID(p *provider, h http.Header, body []byte) string {
 	id := strings.Map(func(r rune) rune {
 		if r <= ' ' || r >= 0x7f {

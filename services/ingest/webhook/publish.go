@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"time"
@@ -20,9 +22,12 @@ import (
 const headerRoom = 4 << 10
 
 // publish completes each event and publishes it on its repository's
-// subject, waiting for JetStream's ack. The message id is
-// "<provider>:<delivery id>" (with "#<n>" for the n-th further ref of one
-// Bitbucket webhook), so a redelivered webhook is stored once.
+// subject, waiting for JetStream's ack. Each event's message id is its
+// transitionID, so a redelivered webhook, and a captured signed body
+// replayed under new delivery ids, is stored once within the stream's
+// duplicate window (JetStream acks it as a duplicate: 202 with
+// "duplicate": true). PushEvent.id stays the host's delivery id (with
+// "#<n>" for the n-th further ref of one Bitbucket webhook), for logs.
 func (h *handler) publish(ctx context.Context, p *provider, delivery string, evs []*ferryv1.PushEvent, received time.Time) (*result, error) {
 	nc := h.js.Conn()
 	if nc != nil && !nc.IsConnected() {
@@ -51,7 +56,8 @@ func (h *handler) publish(ctx context.Context, p *provider, delivery string, evs
 			}
 		}
 		pctx, cancel := context.WithTimeout(ctx, h.opts.PublishTimeout)
-		ack, err := events.Publish(pctx, h.js, subject.GitPush(ev.GetRepoKey()), ev, p.name+":"+ev.GetId())
+		ack, err := events.Publish(pctx, h.js, subject.GitPush(ev.GetRepoKey()), ev,
+			transitionID(ev.GetRepoKey(), ev.GetRef(), ev.GetBefore(), ev.GetAfter()))
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -60,6 +66,23 @@ func (h *handler) publish(ctx context.Context, p *provider, delivery string, evs
 		res.seq = ack.Sequence
 	}
 	return res, nil
+}
+
+// transitionID is the Nats-Msg-Id of a push event:
+// "push:<repo key>:<first 16 bytes of sha256(ref NUL before NUL after), hex>".
+// It names what the push did, not how it was delivered: the delivery id is
+// a header no signature covers, so keying on it let one captured body be
+// stored once per made-up id. It is the same whichever host or hook
+// reports the push, and different for every step of a real sequence
+// (X→A, A→B, B→A are three ids). The NUL separators cannot occur in a
+// valid ref or object id, so no two transitions share the hashed bytes.
+func transitionID(repoKey, ref, before, after string) string {
+	var buf [256]byte // on the stack for any usual ref
+	in := append(append(append(append(append(buf[:0], ref...), 0), before...), 0), after...)
+	sum := sha256.Sum256(in)
+	var id [32]byte
+	hex.Encode(id[:], sum[:16])
+	return "push:" + repoKey + ":" + string(id[:])
 }
 
 // fit trims an event that would not fit in one NATS message: commit

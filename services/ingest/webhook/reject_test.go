@@ -26,6 +26,20 @@ func TestRejections(t *testing.T) {
 	malformed := []byte(`{"ref": "refs/heads/main", "after": `)
 	noRepo := []byte(`{"ref":"refs/heads/main","before":"` + zeroSHA1 + `","after":"fd489864e7642b48eaad6e3f155c10e46810ec72"}`)
 	badSHA := bytes.Replace(push, []byte(`"after": "fd489864e7642b48eaad6e3f155c10e46810ec72"`), []byte(`"after": "not-a-sha"`), 1)
+	// Signed pushes whose repository or ref Ferry must not act on.
+	withClone := func(url string) []byte {
+		return bytes.Replace(push, []byte(`"clone_url": "https://github.com/binkkatal/sample_app.git"`), []byte(`"clone_url": "`+url+`"`), 1)
+	}
+	withRef := func(ref string) []byte {
+		return bytes.Replace(push, []byte(`"ref": "refs/heads/master"`), []byte(`"ref": "`+ref+`"`), 1)
+	}
+	fileClone, localClone, passwordClone, extClone := withClone("file:///etc"), withClone("/srv/git/apps.git"),
+		withClone("https://user:hunter2@github.com/org/apps.git"), withClone("ext::sh -c id")
+	badPasswordClone := withClone("https://user:hunter2@github.com/org/%zz")
+	dotRef, shortRef, lockRef := withRef(`refs/heads/../../x\nfoo`), withRef("master"), withRef("refs/heads/x.lock")
+	giteaFile := bytes.Replace(fixture(t, "gitea-push.json"), []byte(`"clone_url": "http://localhost:3000/example/example.git"`), []byte(`"clone_url": "file:///etc"`), 1)
+	gitlabBad := bytes.Replace(fixture(t, "gitlab-push.json"), []byte(`"ref": "refs/heads/master"`), []byte(`"ref": "refs/heads/a b"`), 1)
+	bitbucketBad := bytes.Replace(fixture(t, "bitbucket-push.json"), []byte(`"name": "v2.0.0"`), []byte(`"name": "../v2"`), 1)
 
 	with := func(h http.Header, k, v string) http.Header {
 		h = h.Clone()
@@ -66,6 +80,17 @@ func TestRejections(t *testing.T) {
 		{"malformed json", base, logs, "/webhooks/github", githubHeaders("push", "r17", malformed), bytes.NewReader(malformed), 400, "webhook rejected", "malformed payload"},
 		{"json without a repository", base, logs, "/webhooks/github", githubHeaders("push", "r18", noRepo), bytes.NewReader(noRepo), 400, "webhook rejected", "no repository clone url"},
 		{"after is not a commit id", base, logs, "/webhooks/github", githubHeaders("push", "r19", badSHA), bytes.NewReader(badSHA), 400, "webhook rejected", "not a commit id"},
+		{"clone url file:///etc", base, logs, "/webhooks/github", githubHeaders("push", "v1", fileClone), bytes.NewReader(fileClone), 400, "webhook rejected", `clone url: unsupported repository url: scheme "file"`},
+		{"clone url a local path", base, logs, "/webhooks/github", githubHeaders("push", "v2", localClone), bytes.NewReader(localClone), 400, "webhook rejected", "clone url: unsupported repository url"},
+		{"clone url with a password", base, logs, "/webhooks/github", githubHeaders("push", "v3", passwordClone), bytes.NewReader(passwordClone), 400, "webhook rejected", "carries a password"},
+		{"unparsable clone url with a password", base, logs, "/webhooks/github", githubHeaders("push", "v11", badPasswordClone), bytes.NewReader(badPasswordClone), 400, "webhook rejected", "user:xxxxx@github.com"},
+		{"clone url ext::", base, logs, "/webhooks/github", githubHeaders("push", "v4", extClone), bytes.NewReader(extClone), 400, "webhook rejected", "clone url: unsupported repository url"},
+		{"gitea clone url file:///etc", base, logs, "/webhooks/gitea", giteaHeaders("push", "v5", giteaFile), bytes.NewReader(giteaFile), 400, "webhook rejected", `scheme "file"`},
+		{"ref with .. and a newline", base, logs, "/webhooks/github", githubHeaders("push", "v6", dotRef), bytes.NewReader(dotRef), 400, "webhook rejected", `ref "refs/heads/../../x\nfoo" is not a valid git ref: contains ".."`},
+		{"ref without refs/", base, logs, "/webhooks/github", githubHeaders("push", "v7", shortRef), bytes.NewReader(shortRef), 400, "webhook rejected", `does not start with "refs/"`},
+		{"ref component ending .lock", base, logs, "/webhooks/github", githubHeaders("push", "v8", lockRef), bytes.NewReader(lockRef), 400, "webhook rejected", `ending with ".lock"`},
+		{"gitlab ref with a space", base, logs, "/webhooks/gitlab", gitlabHeaders("Push Hook", "v9"), bytes.NewReader(gitlabBad), 400, "webhook rejected", "contains a space"},
+		{"bitbucket tag named ../v2, nothing of the webhook published", base, logs, "/webhooks/bitbucket", bitbucketHeaders("repo:push", "v10", bitbucketBad), bytes.NewReader(bitbucketBad), 400, "webhook rejected", `"refs/tags/../v2"`},
 		{"missing event header", base, logs, "/webhooks/github", with(githubHeaders("push", "r20", push), "X-GitHub-Event", ""), bytes.NewReader(push), 400, "webhook rejected", "without an event header"},
 		{"unknown provider", base, logs, "/webhooks", http.Header{"Content-Type": {"application/json"}}, bytes.NewReader(push), 400, "webhook rejected", "unknown webhook provider"},
 	}
@@ -93,7 +118,12 @@ func TestRejections(t *testing.T) {
 			if lines[0]["msg"] != tc.logMsg || !strings.Contains(reason, tc.reason) {
 				t.Fatalf("logged %q reason %q, want %q containing %q", lines[0]["msg"], reason, tc.logMsg, tc.reason)
 			}
-			for _, secret := range []string{ghSecret, glToken, gtSecret, bbSecret} {
+			if tc.status == http.StatusBadRequest {
+				if e, _ := resp["error"].(string); !strings.Contains(e, tc.reason) || strings.Contains(e, "hunter2") {
+					t.Fatalf("answer %v does not give the reason %q, or leaks a password", resp, tc.reason)
+				}
+			}
+			for _, secret := range []string{ghSecret, glToken, gtSecret, bbSecret, "hunter2"} {
 				if strings.Contains(reason, secret) {
 					t.Fatalf("log line leaks a secret: %v", lines[0])
 				}

@@ -47,7 +47,8 @@ func Run(ctx context.Context, js jetstream.JetStream, ln net.Listener, opts Opti
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	log.Info("ingest listening", "addr", ln.Addr().String(), "providers", enabled, "max_body_bytes", opts.MaxBodyBytes)
+	log.Info("ingest listening", "addr", ln.Addr().String(), "providers", enabled, "max_body_bytes", opts.MaxBodyBytes,
+		"max_inflight_bytes", opts.MaxInflightBytes)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ferrycd/ferry/pkg/events"
+	"github.com/ferrycd/ferry/pkg/subject"
 	"github.com/ferrycd/ferry/pkg/telemetry"
 )
 
@@ -57,7 +58,7 @@ func TestTraceContinuesIntoNATS(t *testing.T) {
 		attrs[a.Key] = a.Value.Emit()
 	}
 	for k, v := range map[attribute.Key]string{
-		"ferry.provider": "github", "ferry.repo": "github-com-binkkatal-sample_app",
+		"ferry.provider": "github", "ferry.repo": subject.RepoKey("https://github.com/binkkatal/sample_app.git"),
 		"ferry.after": "fd489864e7642b48eaad6e3f155c10e46810ec72", "http.response.status_code": "202",
 	} {
 		if attrs[k] != v {

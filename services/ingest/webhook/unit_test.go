@@ -17,6 +17,7 @@ func TestBindFlagsFromEnvWithoutLeakingSecrets(t *testing.T) {
 	t.Setenv("FERRY_GITHUB_SECRET", "env-github-secret")
 	t.Setenv("FERRY_INGEST_ADDR", "127.0.0.1:9999")
 	t.Setenv("FERRY_INGEST_PUBLISH_TIMEOUT", "7s")
+	t.Setenv("FERRY_INGEST_INFLIGHT_WAIT", "3s")
 	o := DefaultOptions()
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	o.BindFlags(fs)
@@ -26,11 +27,12 @@ func TestBindFlagsFromEnvWithoutLeakingSecrets(t *testing.T) {
 	if strings.Contains(help.String(), "env-github-secret") {
 		t.Fatal("-help prints the secret")
 	}
-	if err := fs.Parse([]string{"--gitlab-token", "flag-token", "--ingest-max-body-bytes", "1024"}); err != nil {
+	if err := fs.Parse([]string{"--gitlab-token", "flag-token", "--ingest-max-body-bytes", "1024", "--ingest-max-inflight-bytes", "4096"}); err != nil {
 		t.Fatal(err)
 	}
 	if o.GitHubSecret != "env-github-secret" || o.GitLabToken != "flag-token" || o.Addr != "127.0.0.1:9999" ||
-		o.PublishTimeout != 7*time.Second || o.MaxBodyBytes != 1024 || o.GiteaSecret != "" {
+		o.PublishTimeout != 7*time.Second || o.MaxBodyBytes != 1024 || o.GiteaSecret != "" ||
+		o.MaxInflightBytes != 4096 || o.InflightWait != 3*time.Second {
 		t.Fatalf("options %+v", o)
 	}
 }
@@ -40,8 +42,14 @@ func TestDefaults(t *testing.T) {
 	if err != nil || o.Addr != "127.0.0.1:8080" || o.MaxBodyBytes != 25<<20 || o.PublishTimeout != 5*time.Second {
 		t.Fatalf("withDefaults = %+v, %v", o, err)
 	}
+	if o.MaxInflightBytes != 64<<20 || o.InflightWait != 2*time.Second {
+		t.Fatalf("in-flight defaults %d %s", o.MaxInflightBytes, o.InflightWait)
+	}
 	if _, err := (Options{MaxBodyBytes: -1}).withDefaults(); err == nil {
 		t.Fatal("negative max body accepted")
+	}
+	if _, err := (Options{MaxInflightBytes: 1 << 20}).withDefaults(); err == nil {
+		t.Fatal("an in-flight budget smaller than the largest body accepted")
 	}
 	if _, err := NewHandler(nil, DefaultOptions()); err == nil {
 		t.Fatal("NewHandler(nil) accepted")
@@ -66,29 +74,52 @@ func TestDetectGiteaBeforeGitHub(t *testing.T) {
 	}
 }
 
+// check authenticates body as handle does: the headers first, then the
+// body through the verifier's writer. headerOnly reports whether auth
+// refused the request before any body was needed.
+func check(auth func([]byte, string) (verifier, error), secret []byte, sig string, body []byte) (headerOnly bool, err error) {
+	v, err := auth(secret, sig)
+	if err != nil {
+		return true, err
+	}
+	if w := v.writer(); w != nil {
+		_, _ = w.Write(body)
+	}
+	return false, v.verify()
+}
+
 func TestVerify(t *testing.T) {
 	body := []byte(`{"x":1}`)
 	secret := []byte("s")
 	good := hmacHexBytes(secret, body)
 	for _, tc := range []struct {
-		name string
-		err  error
-		want error
+		name       string
+		auth       func([]byte, string) (verifier, error)
+		secret     []byte
+		sig        string
+		body       []byte
+		want       error
+		headerOnly bool // refused before the body is read
 	}{
-		{"github ok", verifyGitHub(secret, "sha256="+good, body), nil},
-		{"github no prefix", verifyGitHub(secret, good, body), ErrBadSignature},
-		{"github other body", verifyGitHub(secret, "sha256="+good, []byte(`{"x":2}`)), ErrBadSignature},
-		{"github truncated", verifyGitHub(secret, "sha256="+good[:10], body), ErrBadSignature},
-		{"gitea ok", verifyGitea(secret, good, body), nil},
-		{"gitea upper-case hex", verifyGitea(secret, strings.ToUpper(good), body), nil},
-		{"gitea wrong", verifyGitea([]byte("t"), good, body), ErrBadSignature},
-		{"bitbucket ok", verifyBitbucket(secret, "sha256="+good, body), nil},
-		{"bitbucket sha1 form", verifyBitbucket(secret, "sha1="+good, body), ErrBadSignature},
-		{"gitlab ok", verifyGitLab(secret, "s", nil), nil},
-		{"gitlab prefix of token", verifyGitLab([]byte("secret"), "sec", nil), ErrBadSignature},
+		{"github ok", authGitHub, secret, "sha256=" + good, body, nil, false},
+		{"github no prefix", authGitHub, secret, good, body, ErrBadSignature, true},
+		{"github other body", authGitHub, secret, "sha256=" + good, []byte(`{"x":2}`), ErrBadSignature, false},
+		{"github truncated", authGitHub, secret, "sha256=" + good[:10], body, ErrBadSignature, true},
+		{"github not hex", authGitHub, secret, "sha256=" + strings.Repeat("z", 64), body, ErrBadSignature, true},
+		{"gitea ok", authGitea, secret, good, body, nil, false},
+		{"gitea upper-case hex", authGitea, secret, strings.ToUpper(good), body, nil, false},
+		{"gitea wrong", authGitea, []byte("t"), good, body, ErrBadSignature, false},
+		{"bitbucket ok", authBitbucket, secret, "sha256=" + good, body, nil, false},
+		{"bitbucket sha1 form", authBitbucket, secret, "sha1=" + good, body, ErrBadSignature, true},
+		{"gitlab ok", authGitLab, secret, "s", nil, nil, false},
+		{"gitlab prefix of token", authGitLab, []byte("secret"), "sec", nil, ErrBadSignature, true},
 	} {
-		if !errors.Is(tc.err, tc.want) || (tc.want == nil && tc.err != nil) {
-			t.Errorf("%s: %v, want %v", tc.name, tc.err, tc.want)
+		headerOnly, err := check(tc.auth, tc.secret, tc.sig, tc.body)
+		if !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		if err != nil && headerOnly != tc.headerOnly {
+			t.Errorf("%s: refused from the headers alone = %v, want %v", tc.name, headerOnly, tc.headerOnly)
 		}
 	}
 }
@@ -124,7 +155,7 @@ func TestRecovererAnswers500(t *testing.T) {
 func TestStatusOf(t *testing.T) {
 	for err, want := range map[error]int{
 		nil: 202, ErrNotPush: 202, ErrNoSecret: 401, ErrMissingSignature: 401, ErrBadSignature: 401,
-		ErrTooLarge: 413, ErrMalformed: 400, ErrUnknownProvider: 400, ErrUnavailable: 503, errors.New("x"): 500,
+		ErrTooLarge: 413, ErrMalformed: 400, ErrUnknownProvider: 400, ErrUnavailable: 503, ErrBusy: 503, errors.New("x"): 500,
 	} {
 		if got := statusOf(err); got != want {
 			t.Errorf("statusOf(%v) = %d, want %d", err, got, want)

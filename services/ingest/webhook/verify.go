@@ -6,23 +6,49 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"hash"
+	"io"
 	"net/http"
 	"strings"
 )
 
-// verifyHMAC checks that sig (hex, optionally prefixed with "sha256=") is
-// the HMAC-SHA256 of body under secret, in constant time.
-func verifyHMAC(secret []byte, sig string, body []byte) error {
-	want, err := hex.DecodeString(strings.TrimPrefix(strings.TrimSpace(sig), "sha256="))
-	if err != nil || len(want) != sha256.Size {
-		return fmt.Errorf("%w: not a hex sha256 hmac", ErrBadSignature)
+// verifier authenticates one request in two steps. The headers are checked
+// before a byte of the body is read: a missing or malformed signature and
+// a wrong GitLab token cost no body read at all. An HMAC cannot be checked
+// before the body is read, so the body is fed to mac while it is read
+// (one pass, no copy) and verify compares the result at the end; the
+// in-flight budget (inflight.go) bounds the memory such unverified bodies
+// take meanwhile.
+type verifier struct {
+	// mac is nil when the headers alone authenticated the request.
+	mac  hash.Hash
+	want []byte
+}
+
+// writer is where the body goes while it is read, nil when nowhere.
+func (v verifier) writer() io.Writer {
+	if v.mac == nil {
+		return nil
 	}
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
-	if !hmac.Equal(mac.Sum(nil), want) {
+	return v.mac
+}
+
+// verify reports whether the body fed to writer carried the signature.
+func (v verifier) verify() error {
+	if v.mac != nil && !hmac.Equal(v.mac.Sum(nil), v.want) {
 		return ErrBadSignature
 	}
 	return nil
+}
+
+// hmacVerifier expects sig (hex, optionally prefixed with "sha256=") to be
+// the HMAC-SHA256 of the body under secret; the comparison is constant-time.
+func hmacVerifier(secret []byte, sig string) (verifier, error) {
+	want, err := hex.DecodeString(strings.TrimPrefix(strings.TrimSpace(sig), "sha256="))
+	if err != nil || len(want) != sha256.Size {
+		return verifier{}, fmt.Errorf("%w: not a hex sha256 hmac", ErrBadSignature)
+	}
+	return verifier{mac: hmac.New(sha256.New, secret), want: want}, nil
 }
 
 // verifyToken compares a shared token in constant time; hashing both sides
@@ -68,23 +94,26 @@ func giteaSignature(h http.Header) string {
 // "sha256=<hex>" when the webhook has a secret.
 func bitbucketSignature(h http.Header) string { return h.Get(hdrBitbucket) }
 
-// verifyGitHub, verifyGitea and verifyBitbucket check an HMAC-SHA256 of the
-// raw body; Bitbucket Cloud must use the sha256= form.
-func verifyGitHub(secret []byte, sig string, body []byte) error {
+// authGitHub, authGitea and authBitbucket expect an HMAC-SHA256 of the raw
+// body; GitHub and Bitbucket Cloud must use the sha256= form.
+func authGitHub(secret []byte, sig string) (verifier, error) {
 	if !strings.HasPrefix(sig, shaPrefixed) {
-		return fmt.Errorf("%w: %s must start with sha256=", ErrBadSignature, hdrGitHubSig)
+		return verifier{}, fmt.Errorf("%w: %s must start with sha256=", ErrBadSignature, hdrGitHubSig)
 	}
-	return verifyHMAC(secret, sig, body)
+	return hmacVerifier(secret, sig)
 }
 
-func verifyGitea(secret []byte, sig string, body []byte) error { return verifyHMAC(secret, sig, body) }
+func authGitea(secret []byte, sig string) (verifier, error) { return hmacVerifier(secret, sig) }
 
-func verifyBitbucket(secret []byte, sig string, body []byte) error {
+func authBitbucket(secret []byte, sig string) (verifier, error) {
 	if !strings.HasPrefix(sig, shaPrefixed) {
-		return fmt.Errorf("%w: %s must start with sha256=", ErrBadSignature, hdrBitbucket)
+		return verifier{}, fmt.Errorf("%w: %s must start with sha256=", ErrBadSignature, hdrBitbucket)
 	}
-	return verifyHMAC(secret, sig, body)
+	return hmacVerifier(secret, sig)
 }
 
-// verifyGitLab compares X-Gitlab-Token with the configured token.
-func verifyGitLab(secret []byte, tok string, _ []byte) error { return verifyToken(secret, tok) }
+// authGitLab compares X-Gitlab-Token with the configured token, before the
+// body is read: GitLab does not sign bodies, the token is all there is.
+func authGitLab(secret []byte, tok string) (verifier, error) {
+	return verifier{}, verifyToken(secret, tok)
+}
