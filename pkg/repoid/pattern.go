@@ -32,7 +32,7 @@ func ParsePattern(raw string) (Pattern, error) {
 	if strings.Contains(s, "://") {
 		u, err := url.Parse(s)
 		if err != nil {
-			return Pattern{}, fmt.Errorf("%w: %w", ErrUnsupported, err)
+			return Pattern{}, fmt.Errorf("%w: %q is not a URL", ErrUnsupported, clip(s))
 		}
 		rawPath, p.scheme = u.Path, strings.ToLower(u.Scheme)
 		if u.User != nil {

@@ -85,7 +85,12 @@ func Parse(raw string) (ID, error) {
 func parseURL(s string) (ID, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return ID{}, fmt.Errorf("%w: %w", ErrUnsupported, err)
+		// url.Error repeats the URL, password and all; say only what is wrong.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return ID{}, fmt.Errorf("%w: %q: %w", ErrUnsupported, clip(s), err)
 	}
 	var family, defPort string
 	switch strings.ToLower(u.Scheme) {
@@ -194,7 +199,20 @@ func Same(a, b string) bool {
 	return x.Same(y)
 }
 
+// clip shortens s for an error message and masks the password of a
+// URL's user information, so no error repeats a credential.
 func clip(s string) string {
+	if i := strings.Index(s, "://"); i >= 0 {
+		auth := s[i+3:]
+		if end := strings.IndexAny(auth, "/?#"); end >= 0 {
+			auth = auth[:end]
+		}
+		if at := strings.LastIndex(auth, "@"); at >= 0 {
+			if colon := strings.Index(auth[:at], ":"); colon >= 0 {
+				s = s[:i+3] + auth[:colon] + ":xxxxx" + s[i+3+at:]
+			}
+		}
+	}
 	if len(s) > 80 {
 		return s[:80] + "..."
 	}

@@ -138,3 +138,15 @@ func TestPattern(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorsHidePasswords(t *testing.T) {
+	for _, raw := range []string{"https://u:hunter2@h/%zz", "https://u:hunter2@h/org/apps", "ftp://u:hunter2@h/x", "https://u:hunter2@/x"} {
+		_, err := Parse(raw)
+		if err == nil {
+			t.Fatalf("Parse(%q) accepted", raw)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Parse(%q) error shows the password: %v", raw, err)
+		}
+	}
+}

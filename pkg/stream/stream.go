@@ -18,7 +18,8 @@ import (
 type Options struct {
 	// DesiredHistory is how many revisions per app and cluster FERRY_DESIRED keeps (rollback history).
 	DesiredHistory int64
-	// DuplicateWindow is how long a webhook delivery id is remembered for dedupe.
+	// DuplicateWindow is how long a push's message id (its transition:
+	// repository, ref, before, after) is remembered for dedupe.
 	DuplicateWindow time.Duration
 	// Storage is file (default) or memory.
 	Storage jetstream.StorageType

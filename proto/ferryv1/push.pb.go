@@ -27,7 +27,8 @@ const (
 // verified push webhook.
 type PushEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Provider's delivery id; also the JetStream Nats-Msg-Id.
+	// Provider's delivery id, for logs. The JetStream Nats-Msg-Id is the
+	// transition (repository, ref, before, after), so a replay is stored once.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// github, gitlab, gitea or bitbucket.
 	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
