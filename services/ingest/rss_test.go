@@ -26,6 +26,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ferrycd/ferry/pkg/natsserver"
+	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/subject"
 )
 
@@ -56,6 +57,7 @@ func TestJunkBodiesStayUnderMemoryLimit(t *testing.T) {
 
 	bin := buildIngest(t)
 	srv := natsserver.StartForTest(t)
+	setUpStreams(t, srv.ClientURL())
 	addr := freeAddr(t)
 	pid := startIngest(t, bin, addr, srv.ClientURL(), secret)
 	base := "http://" + addr
@@ -338,4 +340,22 @@ func storedPushes(t *testing.T, url string) uint64 {
 		t.Fatal(err)
 	}
 	return info.State.Msgs
+}
+
+// setUpStreams creates Ferry's streams as render does in a deployment:
+// ingest waits for FERRY_GIT rather than creating it.
+func setUpStreams(t *testing.T, url string) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Ensure(t.Context(), js, stream.DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
 }
