@@ -246,21 +246,22 @@ func templateWithin(ctx context.Context, timeout time.Duration, appPath string, 
 		return template(ctx)
 	}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	type result struct {
 		rel ri.Releaser
 		err error
 	}
 	done := make(chan result, 1) // buffered: an abandoned run still ends
 	go func() {
-		defer cancel()
 		rel, err := template(tctx)
 		done <- result{rel, err}
 	}()
-	var r result
+	// tctx ends only by its deadline or by ctx: a template that finished
+	// first is its own result, whatever it returned. (Cancelling tctx in
+	// the goroutine when it ended made both cases ready at once, and
+	// select picked the deadline's half the time.)
 	select {
-	case r = <-done:
-		// The goroutine cancels tctx when it ends: only a deadline that
-		// passed makes its error the limit's.
+	case r := <-done:
 		if r.err == nil || !errors.Is(tctx.Err(), context.DeadlineExceeded) {
 			return r.rel, r.err
 		}

@@ -111,8 +111,17 @@ func TestTemplateWithin(t *testing.T) {
 		t.Errorf("quick = %v, %v; want done", rel, err)
 	}
 	failing := func(context.Context) (ri.Releaser, error) { return nil, errors.New("template: boom") }
-	if _, err := templateWithin(t.Context(), time.Minute, "app", failing); err == nil || err.Error() != "template: boom" {
-		t.Errorf("failing = %v; want its own error", err)
+	// Many times over: a finished template and its context must never
+	// race into the limit's error. (They did in a CI run, when the
+	// goroutine cancelled the context as it ended; this loop seldom
+	// reproduces that timing, the structure of templateWithin rules it out.)
+	for i := range 500 {
+		if _, err := templateWithin(t.Context(), time.Minute, "app", failing); err == nil || err.Error() != "template: boom" {
+			t.Fatalf("failing, run %d = %v; want its own error", i, err)
+		}
+		if rel, err := templateWithin(t.Context(), time.Minute, "app", quick); err != nil || rel != "done" {
+			t.Fatalf("quick, run %d = %v, %v; want done", i, rel, err)
+		}
 	}
 	if rel, err := templateWithin(t.Context(), 0, "app", quick); err != nil || rel != "done" {
 		t.Errorf("quick without limit = %v, %v; want done", rel, err)
