@@ -88,14 +88,42 @@ metadata: {name: cm, namespace: classify}`), false, "connection refused"},
 		})
 	}
 
+	errOf := func(name string) error {
+		for _, c := range cases {
+			if c.name == name {
+				return c.err
+			}
+		}
+		t.Fatalf("no case %q", name)
+		return nil
+	}
+	noName, badType, down := errOf("job with generateName only"), errOf("replicas of the wrong type"), errOf("connection refused")
+
 	// One transient failure makes the whole set worth a retry, whatever
 	// the other objects' errors are.
 	mixed := &setError{step: stepApply, failed: []*planned{
-		{obj: &unstructured.Unstructured{}, err: cases[0].err},
+		{obj: &unstructured.Unstructured{}, err: noName},
 		{obj: &unstructured.Unstructured{}, err: apierrors.NewServiceUnavailable("etcd is down")},
 	}}
 	if isPermanent(mixed) {
 		t.Errorf("isPermanent(%q) = true, want false", mixed)
+	}
+
+	// A refused revision whose inventory could not be restored is retried
+	// (sync.go joins the two); joined permanent errors stay permanent.
+	refused := fmt.Errorf("apply: %w", &setError{step: stepDryRun, failed: []*planned{{obj: &unstructured.Unstructured{}, err: badType}}})
+	for _, c := range []struct {
+		err       error
+		permanent bool
+	}{
+		{fmt.Errorf("apply: %w", errors.Join(refused, down)), false},
+		{errors.Join(refused, noName), true},
+		{fmt.Errorf("sync: %w", errors.Join(permanent(errors.New("bad bundle")), refused)), true},
+		{errors.Join(permanent(errors.New("bad bundle")), down), false},
+	} {
+		if got := isPermanent(c.err); got != c.permanent {
+			t.Errorf("isPermanent(%q) = %v, want %v", c.err, got, c.permanent)
+		}
 	}
 }
 

@@ -47,7 +47,8 @@ func permanent(err error) error {
 // isPermanent reports whether err cannot be fixed by retrying the same
 // desired state. It is the worker's one classification of sync errors:
 //
-//   - permanent: errors marked permanent, a dry run or apply whose every
+//   - permanent: errors marked permanent, joined errors whose every part
+//     is permanent, a dry run or apply whose every
 //     failing object failed permanently, invalid manifests, kinds the API
 //     server does not serve, requests client-go refuses to build from the
 //     object (no name, a name or namespace that cannot be a path segment),
@@ -59,13 +60,28 @@ func permanent(err error) error {
 //     timeouts, conflicts, throttling, 5xx and failing admission or
 //     conversion webhooks.
 func isPermanent(err error) bool {
-	var p *permanentError
+	// Walk the chain down to the first joined error: a part marked
+	// permanent on the way decides; joined parts are permanent only
+	// together (a refused revision whose inventory could not be restored
+	// is worth a retry).
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if _, ok := e.(*permanentError); ok {
+			return true
+		}
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			parts := j.Unwrap()
+			for _, part := range parts {
+				if !isPermanent(part) {
+					return false
+				}
+			}
+			return len(parts) > 0
+		}
+	}
 	var set *setError
 	switch {
 	case err == nil:
 		return false
-	case errors.As(err, &p):
-		return true
 	case errors.As(err, &set):
 		return set.permanent()
 	case errors.Is(err, manifest.ErrInvalid), meta.IsNoMatchError(err):
