@@ -159,7 +159,7 @@ func (k *kube) checkAll(ctx context.Context, plans []*planned, defs setDefinitio
 		case defs.needsSetDefinition(p.obj, err):
 			p.deferred = true
 		default:
-			p.action, p.err = ferryv1.Action_ACTION_FAILED, namespaceHint(p.obj, err)
+			p.action, p.err = ferryv1.Action_ACTION_FAILED, explain(p.obj, namespaceHint(p.obj, err))
 		}
 	})
 }
@@ -221,7 +221,7 @@ func (k *kube) applyChanged(ctx context.Context, plans []*planned) error {
 		}
 		obj := p.obj.DeepCopy()
 		if err := k.client.Patch(ctx, obj, client.Apply, client.ForceOwnership, client.FieldOwner(k.fieldManager)); err != nil {
-			p.action, p.err = ferryv1.Action_ACTION_FAILED, err
+			p.action, p.err = ferryv1.Action_ACTION_FAILED, explain(p.obj, err)
 			return
 		}
 		p.applied = true
@@ -323,6 +323,16 @@ func (e *setError) Error() string {
 		fmt.Fprintf(&b, "%s: %v", utils.FmtUnstructured(p.obj), p.err)
 	}
 	return b.String()
+}
+
+// permanent reports whether every object failed permanently.
+func (e *setError) permanent() bool {
+	for _, p := range e.failed {
+		if !isPermanent(p.err) {
+			return false
+		}
+	}
+	return true
 }
 
 // Unwrap returns the first transient error, or the first error when all
