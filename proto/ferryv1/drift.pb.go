@@ -107,7 +107,11 @@ type DriftEvent struct {
 	// Repository the revision belongs to, for links to the commit.
 	RepoUrl string `protobuf:"bytes,7,opt,name=repo_url,json=repoUrl,proto3" json:"repo_url,omitempty"`
 	// Self-heal stopped: another writer keeps reverting Ferry's corrections.
-	Fighting      bool `protobuf:"varint,8,opt,name=fighting,proto3" json:"fighting,omitempty"`
+	Fighting bool `protobuf:"varint,8,opt,name=fighting,proto3" json:"fighting,omitempty"`
+	// Self-heal is on but held: the app is suspended (ferry suspend), so the
+	// drift was reported and left in place (corrected is false) until
+	// ferry resume applies the desired state again.
+	Suspended     bool `protobuf:"varint,9,opt,name=suspended,proto3" json:"suspended,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -198,6 +202,13 @@ func (x *DriftEvent) GetFighting() bool {
 	return false
 }
 
+func (x *DriftEvent) GetSuspended() bool {
+	if x != nil {
+		return x.Suspended
+	}
+	return false
+}
+
 var File_ferry_v1_drift_proto protoreflect.FileDescriptor
 
 const file_ferry_v1_drift_proto_rawDesc = "" +
@@ -208,7 +219,7 @@ const file_ferry_v1_drift_proto_rawDesc = "" +
 	"\x04diff\x18\x02 \x01(\tR\x04diff\x12\x1d\n" +
 	"\n" +
 	"changed_by\x18\x03 \x01(\tR\tchangedBy\x12\x18\n" +
-	"\adeleted\x18\x04 \x01(\bR\adeleted\"\x8a\x02\n" +
+	"\adeleted\x18\x04 \x01(\bR\adeleted\"\xa8\x02\n" +
 	"\n" +
 	"DriftEvent\x12\x10\n" +
 	"\x03app\x18\x01 \x01(\tR\x03app\x12\x18\n" +
@@ -218,7 +229,8 @@ const file_ferry_v1_drift_proto_rawDesc = "" +
 	"\tcorrected\x18\x05 \x01(\bR\tcorrected\x12,\n" +
 	"\x12detected_unix_nano\x18\x06 \x01(\x03R\x10detectedUnixNano\x12\x19\n" +
 	"\brepo_url\x18\a \x01(\tR\arepoUrl\x12\x1a\n" +
-	"\bfighting\x18\b \x01(\bR\bfightingB0Z.github.com/ferrycd/ferry/proto/ferryv1;ferryv1b\x06proto3"
+	"\bfighting\x18\b \x01(\bR\bfighting\x12\x1c\n" +
+	"\tsuspended\x18\t \x01(\bR\tsuspendedB0Z.github.com/ferrycd/ferry/proto/ferryv1;ferryv1b\x06proto3"
 
 var (
 	file_ferry_v1_drift_proto_rawDescOnce sync.Once

@@ -21,7 +21,8 @@ import (
 const TracerName = "github.com/ferrycd/ferry/services/apply/driftwatch"
 
 // check compares one tracked object with its desired state and, when it
-// drifted, heals it (if asked) and publishes a DriftEvent.
+// drifted, heals it (if asked and the app is not suspended) and publishes
+// a DriftEvent.
 func (w *Watcher) check(ctx context.Context, item work) error {
 	desired, st, ignore, ok, err := w.reg.lookup(item)
 	if err != nil || !ok {
@@ -40,7 +41,12 @@ func (w *Watcher) check(ctx context.Context, item work) error {
 		Objects: []*ferryv1.DriftedObject{drifted}, DetectedUnixNano: time.Now().UnixNano(),
 	}
 	log := logging.From(ctx).With("app", st.App, "object", refString(drifted.GetRef()))
-	if st.SelfHeal {
+	if st.SelfHeal && w.opts.Suspended != nil && w.opts.Suspended(st.App) {
+		// Suspension holds self-heal as it holds new revisions; this
+		// correction is not counted toward the fight limit either.
+		ev.Suspended = true
+		log.Info("drift not corrected: the app is suspended")
+	} else if st.SelfHeal {
 		allowed, fightStarted := w.reg.allowHeal(st.App, w.opts.FightLimit, w.opts.FightWindow, time.Now())
 		switch {
 		case allowed:

@@ -5,6 +5,7 @@
 // defaulted fields, status and other managers' fields are not drift), and a
 // DriftEvent is published. With self-heal on, the drifted objects are
 // re-applied, until another writer keeps reverting them: then healing stops
-// and the event says the app is fighting. A periodic full comparison
-// catches anything a watch missed.
+// and the event says the app is fighting. While the operator has
+// suspended an app, its drift is reported but not healed. A periodic full
+// comparison catches anything a watch missed.
 package driftwatch

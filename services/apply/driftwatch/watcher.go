@@ -43,6 +43,11 @@ type Options struct {
 	// defaults 5 in 5m.
 	FightLimit  int
 	FightWindow time.Duration
+	// Suspended reports whether the operator suspended app (ferry
+	// suspend): its drift is still reported, but never self-healed, so a
+	// hotfix made while suspended stays until the app is resumed. Nil
+	// suspends no app.
+	Suspended func(app string) bool
 }
 
 func (o *Options) defaults() {

@@ -26,8 +26,10 @@ import (
 //     while pinned), even when the digest is unchanged;
 //   - rollback: apply an earlier revision from the FERRY_DESIRED history
 //     (the last revisions per app the stream keeps) and pin the app to it;
-//   - suspend / resume: stop applying new desired states / start again,
-//     applying the latest;
+//   - suspend / resume: stop applying new desired states and self-healing
+//     drift (drift is still reported, marked suspended) / start again,
+//     applying the latest desired state (the pinned one while pinned),
+//     which also reverts changes made while suspended;
 //   - unpin: end a rollback's pin and apply the latest rendered state.
 //
 // A command that applies something republishes the chosen DesiredState on
@@ -244,7 +246,14 @@ func (c *control) execute(ctx context.Context, cmd *ferryv1.Command, app string,
 			return "", err
 		}
 		if pin != nil {
-			return "automated sync resumed; the app stays pinned to revision " + pin.Revision, nil
+			// Self-heal was held too: re-apply the pinned revision, the
+			// state the operator chose, over any change made meanwhile.
+			err := c.requeue(ctx, app, info, func(h []historyEntry) *historyEntry { return find(h, pin.Revision, pin.Digest) })
+			if errors.Is(err, errRejected) {
+				return "automated sync resumed; the app stays pinned to revision " + pin.Revision +
+					", whose desired state is no longer kept, so nothing was applied", nil
+			}
+			return "", err
 		}
 		return "", c.requeue(ctx, app, info, func(h []historyEntry) *historyEntry { return newest(h, false) })
 	case subject.VerbUnpin:

@@ -39,6 +39,7 @@ func (w *worker) startDrift(ctx context.Context, cfg *rest.Config) (func(), erro
 		AppLabel:        LabelApp,
 		FieldManager:    w.opts.FieldManager,
 		Resync:          w.opts.DriftResync,
+		Suspended:       w.suspended,
 	})
 	if err != nil {
 		return nil, err
@@ -48,6 +49,13 @@ func (w *worker) startDrift(ctx context.Context, cfg *rest.Config) (func(), erro
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = dw.Run(ctx) })
 	return func() { cancel(); wg.Wait() }, nil
+}
+
+// suspended reports whether the operator suspended app, which holds its
+// self-heal as well as its new revisions. Drift checks call it only for
+// apps tracked after an apply, so the controls are loaded by then.
+func (w *worker) suspended(app string) bool {
+	return w.ctl != nil && w.ctl.get(app).Suspended != nil
 }
 
 // track hands the objects just applied to the drift watch.
