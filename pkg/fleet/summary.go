@@ -131,6 +131,8 @@ func DriftSummary(ev *ferryv1.DriftEvent) string {
 		state = "reverted by self-heal"
 	case ev.GetFighting():
 		state = "self-heal stopped: another writer keeps reverting"
+	case ev.GetSuspended():
+		state = "held: the app is suspended; ferry resume reverts it"
 	}
 	return fmt.Sprintf("%s %d drifted (%s), %s", cmp.Or(Short(ev.GetRevision()), "-"), len(ev.GetObjects()), strings.Join(objs, "; "), state)
 }

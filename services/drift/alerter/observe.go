@@ -61,6 +61,9 @@ func observeDrift(ev *ferryv1.DriftEvent) incident.Observation {
 		o.Summary = "self-heal stopped: another writer keeps reverting Ferry's corrections; " + o.Summary
 		return o
 	}
+	if ev.GetSuspended() {
+		o.Summary += ", held: the app is suspended"
+	}
 	if ev.GetCorrected() {
 		o.OneShot, o.Severity = true, config.SeverityInfo
 		o.Resolves, o.Reason = []incident.Kind{incident.KindDrift}, "drift corrected by self-heal"

@@ -79,6 +79,8 @@ func driftLine(ev *ferryv1.DriftEvent) string {
 		b.WriteString(" — self-heal stopped: another writer keeps reverting it")
 	case ev.GetCorrected():
 		b.WriteString(" — reverted by self-heal")
+	case ev.GetSuspended():
+		b.WriteString(" — held: the app is suspended (ferry resume reverts it)")
 	default:
 		b.WriteString(" — left as is (selfHeal is off)")
 	}
