@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +18,7 @@ import (
 
 	"github.com/ferrycd/ferry/pkg/cluster"
 	"github.com/ferrycd/ferry/pkg/events"
-	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/pkg/logging/logtest"
 	"github.com/ferrycd/ferry/pkg/natsauth"
 	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/stream"
@@ -93,8 +90,8 @@ func TestRunAsTheOperator(t *testing.T) {
 	ln.Close()
 	opts := web.DefaultOptions()
 	opts.Addr, opts.OperatorToken = addr, token
-	logs := &syncBuffer{}
-	rctx, cancel := context.WithCancel(logging.Into(context.Background(), slog.New(slog.NewTextHandler(logs, nil))))
+	logs := &logtest.Buffer{}
+	rctx, cancel := context.WithCancel(logs.Context(context.Background()))
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- run(rctx, natsconn.Options{URL: srv.ClientURL(), NkeySeed: seed}, opts) }()
@@ -146,22 +143,4 @@ func TestRunAsTheOperator(t *testing.T) {
 	if s := logs.String(); strings.Contains(s, "nats denied") || strings.Contains(s, "nats refused") {
 		t.Errorf("the operator's identity was refused something:\n%s", s)
 	}
-}
-
-// syncBuffer is a log sink safe for concurrent loggers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

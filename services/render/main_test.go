@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ferrycd/ferry/pkg/events"
-	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/pkg/logging/logtest"
 	"github.com/ferrycd/ferry/pkg/natsauth"
 	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/subject"
@@ -37,13 +34,13 @@ func TestRunAsItsIdentity(t *testing.T) {
 	if err := set.Services[natsauth.Render].WriteSeedFile(seed); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(logging.Into(context.Background(), slog.New(slog.NewTextHandler(logs, nil))))
+	logs := &logtest.Buffer{}
+	ctx, cancel := context.WithCancel(logs.Context(context.Background()))
 	defer cancel()
 	done := make(chan error, 1)
 	cfg := config{nats: natsconn.Options{URL: srv.ClientURL(), NkeySeed: seed}, render: renderer.Options{CacheDir: t.TempDir(), PlatformRepos: []string{"http://127.0.0.1:1/apps.git"}}}
 	go func() { done <- run(ctx, cfg) }()
-	logs.waitFor(t, "render started")
+	logs.WaitFor(t, "render started", 20*time.Second)
 
 	ingest, err := nats.Connect(srv.ClientURL(), set.Services[natsauth.Ingest].ConnectOptions()...)
 	if err != nil {
@@ -59,7 +56,7 @@ func TestRunAsItsIdentity(t *testing.T) {
 	if _, err := events.Publish(t.Context(), ijs, subject.GitPush(push.RepoKey), push, "github:p1"); err != nil {
 		t.Fatal(err)
 	}
-	logs.waitFor(t, "127.0.0.1:1")
+	logs.WaitFor(t, "127.0.0.1:1", 20*time.Second)
 	cancel()
 	select {
 	case err := <-done:
@@ -71,35 +68,5 @@ func TestRunAsItsIdentity(t *testing.T) {
 	}
 	if s := logs.String(); strings.Contains(s, "nats denied") || strings.Contains(s, "nats refused") {
 		t.Errorf("render's identity was refused something:\n%s", s)
-	}
-}
-
-// syncBuffer is a log sink safe for concurrent loggers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor polls the logs for want, failing after a deadline.
-func (b *syncBuffer) waitFor(t *testing.T, want string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(b.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the logs:\n%s", want, b.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline
 	}
 }
