@@ -1,65 +1,32 @@
 package natsconn_test
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
-	"github.com/ferrycd/ferry/pkg/logging"
+	"github.com/ferrycd/ferry/pkg/logging/logtest"
 	"github.com/ferrycd/ferry/pkg/natsauth"
 	"github.com/ferrycd/ferry/pkg/natsconn"
 	"github.com/ferrycd/ferry/pkg/stream"
 	"github.com/ferrycd/ferry/pkg/subject"
 )
 
-// logBuffer is a concurrency-safe log sink.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor polls logs until it holds all of want or fails after a deadline.
-func waitFor(t *testing.T, logs *logBuffer, want ...string) {
+// waitFor waits until logs hold every one of want.
+func waitFor(t *testing.T, logs *logtest.Buffer, want ...string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		s := logs.String()
-		ok := true
-		for _, w := range want {
-			ok = ok && strings.Contains(s, w)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("logs lack %q:\n%s", want, s)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+	for _, w := range want {
+		logs.WaitFor(t, w, 5*time.Second)
 	}
 }
 
-func logCtx(t *testing.T) (context.Context, *logBuffer) {
-	logs := &logBuffer{}
-	return logging.Into(t.Context(), slog.New(slog.NewTextHandler(logs, nil))), logs
+func logCtx(t *testing.T) (context.Context, *logtest.Buffer) {
+	logs := &logtest.Buffer{}
+	return logs.Context(t.Context()), logs
 }
 
 func TestConflictingCredentialsAreAnError(t *testing.T) {
