@@ -16,7 +16,9 @@ import (
 )
 
 // Deployments returns every app × cluster Ferry has a desired state or a
-// result for, matching f, sorted by app then cluster.
+// result for, matching f, sorted by app then cluster. An app removed from
+// the registry (its newest desired state a deletion) is left out unless
+// f.Removed is set; History still shows its removal.
 func (c *Client) Deployments(ctx context.Context, f Filter) ([]Deployment, error) {
 	desired, err := c.read(ctx, subject.StreamDesired, subject.DesiredMatching(f.Cluster, f.App), true)
 	if err != nil {
@@ -84,6 +86,9 @@ func (c *Client) Deployments(ctx context.Context, f Filter) ([]Deployment, error
 	}
 	out := make([]Deployment, 0, len(byKey))
 	for _, d := range byKey {
+		if d.Removed() && !f.Removed {
+			continue
+		}
 		d.derive()
 		out = append(out, *d)
 	}

@@ -50,6 +50,10 @@ func NewClient(nc *nats.Conn) (*Client, error) {
 type Filter struct {
 	App     string
 	Cluster string
+	// Removed also selects, in Deployments, the apps removed from the
+	// registry: those whose newest desired state is a deletion. Their
+	// history stays readable with History either way.
+	Removed bool
 }
 
 // Match reports whether app and cluster pass f. Empty app or cluster (a
@@ -101,6 +105,13 @@ type Deployment struct {
 	Health ferryv1.Health
 	// Drifted is set while a drift event newer than Result was not corrected.
 	Drifted bool
+}
+
+// Removed reports whether the app was removed from the registry for this
+// cluster: its newest desired state is a deletion (DesiredState.deleted).
+// A newer desired state that is not a deletion adds it back.
+func (d *Deployment) Removed() bool {
+	return d.Desired.GetDeleted()
 }
 
 // Revision returns the revision the cluster runs or is moving to: the
