@@ -74,6 +74,10 @@ type appView struct {
 	History []historyRow
 	// Clusters are the history's columns.
 	Clusters []string
+	// Removals are the app's removals from the registry, newest first:
+	// desired states with deleted set, each with the prune's result. They
+	// are not history rows, as no rollback returns to them.
+	Removals []fleet.Revision
 	// Result is the answer to the command this page was redirected from.
 	Result *commandResult
 }
@@ -118,7 +122,11 @@ func newAppView(app string, deps []fleet.Deployment, hist []fleet.Revision) appV
 	for i := range hist {
 		r := &hist[i]
 		rev := r.Desired.GetRevision()
-		if r.Desired.GetDeleted() || rev == "" {
+		if r.Desired.GetDeleted() {
+			v.Removals = append(v.Removals, *r)
+			continue
+		}
+		if rev == "" {
 			continue
 		}
 		idx, ok := byRev[rev]

@@ -10,7 +10,7 @@ import (
 
 // TestAppViewHistory: revisions group across clusters, newest first; a
 // revision republished by a command keeps its newest entry; the running
-// revision is marked per cluster; a deletion is not a row.
+// revision is marked per cluster; a deletion is not a row but a removal.
 func TestAppViewHistory(t *testing.T) {
 	rev := func(cl, r string, seq uint64) fleet.Revision {
 		return fleet.Revision{Cluster: cl, Seq: seq, At: time.Unix(int64(seq), 0), TraceID: cl + r,
@@ -43,6 +43,9 @@ func TestAppViewHistory(t *testing.T) {
 	}
 	if first[2].Rev != nil {
 		t.Errorf("a deletion became a history entry: %+v", first[2])
+	}
+	if len(v.Removals) != 1 || v.Removals[0].Cluster != "old" || !v.Removals[0].Desired.GetDeleted() {
+		t.Errorf("removals = %+v, want the deletion in old", v.Removals)
 	}
 	second := v.History[1].Cells
 	if second[0].Rev == nil || second[0].Running || second[1].Rev == nil || !second[1].Running {
