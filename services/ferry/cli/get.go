@@ -211,6 +211,22 @@ func yesNo(b bool) string {
 	return "no"
 }
 
+// notListed is the error of `get apps APP` when APP is not listed: that
+// it was removed from the registry when its newest desired state says so,
+// else that Ferry does not know it.
+func (e *env) notListed(ctx context.Context, c *fleet.Client) error {
+	removed, err := c.Deployments(ctx, fleet.Filter{App: e.app, Cluster: e.cluster, Removed: true})
+	if err != nil {
+		return err
+	}
+	if len(removed) > 0 {
+		d := removed[0]
+		return fmt.Errorf("%w: app %q was removed from the platform repository's ferry.yaml at %s (%s): ferry history %s shows it",
+			fleet.ErrNotFound, e.app, fleet.Short(d.Desired.GetRevision()), d.Cluster, e.app)
+	}
+	return fmt.Errorf("%w: no app %q%s: check the name with ferry get apps, and that its ferry.yaml was pushed", fleet.ErrNotFound, e.app, inCluster(e.cluster))
+}
+
 // renderApps prints `get apps`.
 func (e *env) renderApps(ctx context.Context, c *fleet.Client) ([]byte, error) {
 	ds, err := c.Deployments(ctx, fleet.Filter{App: e.app, Cluster: e.cluster})
@@ -218,7 +234,7 @@ func (e *env) renderApps(ctx context.Context, c *fleet.Client) ([]byte, error) {
 		return nil, err
 	}
 	if len(ds) == 0 && e.app != "" {
-		return nil, fmt.Errorf("%w: no app %q%s: check the name with ferry get apps, and that its ferry.yaml was pushed", fleet.ErrNotFound, e.app, inCluster(e.cluster))
+		return nil, e.notListed(ctx, c)
 	}
 	rejections, err := c.RegistryRejections(ctx)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/ferrycd/ferry/pkg/fleet"
@@ -131,7 +132,10 @@ type revisionView struct {
 	Commit     *commitView `json:"commit,omitempty"`
 	RenderedAt string      `json:"renderedAt,omitempty"`
 	// Command is set on a revision a worker applied again for an operator command.
-	Command bool   `json:"command,omitempty"`
+	Command bool `json:"command,omitempty"`
+	// Removed is set on the desired state that removed the app from the
+	// registry (DesiredState.deleted); its result is the prune's.
+	Removed bool   `json:"removed,omitempty"`
 	Result  string `json:"result,omitempty"`
 	Health  string `json:"health,omitempty"`
 	Message string `json:"message,omitempty"`
@@ -151,7 +155,7 @@ func runHistory(ctx context.Context, e *env, c *fleet.Client, app string) error 
 	for i, r := range revs {
 		ds := r.Desired
 		v := revisionView{Cluster: r.Cluster, Revision: ds.GetRevision(), Digest: ds.GetDigest(), Commit: viewCommit(ds.GetCommit()),
-			RenderedAt: timestamp(r.At), Command: ds.GetPushId() == "", TraceID: r.TraceID}
+			RenderedAt: timestamp(r.At), Command: ds.GetPushId() == "", Removed: ds.GetDeleted(), TraceID: r.TraceID}
 		if res := r.Result; res != nil {
 			v.Result, v.Message = fleet.PhaseName(res.GetPhase()), res.GetMessage()
 			if res.GetHealth() != ferryv1.Health_HEALTH_UNKNOWN {
@@ -182,6 +186,9 @@ func runHistory(ctx context.Context, e *env, c *fleet.Client, app string) error 
 		}
 		if v.Command {
 			msg = "(applied again by a command) " + msg
+		}
+		if v.Removed {
+			msg = strings.TrimSpace("(removed from the registry) " + msg)
 		}
 		row := []string{fleet.Short(v.Revision), v.Cluster, author, timestamp(when), result, msg}
 		if e.output == "wide" {
