@@ -83,6 +83,24 @@ func waitHealth(ctx context.Context, lookup objectLookup, set object.ObjMetadata
 	}
 }
 
+// healthNow computes the kstatus of set from lookup's cache once, without
+// waiting: the app's health is the worst of its objects' (see worse), and
+// Healthy when set is empty. An object the cache does not hold is
+// Degraded, as it is at the end of a wait. The report has no message.
+func healthNow(lookup objectLookup, set object.ObjMetadataSet) healthReport {
+	r := healthReport{health: ferryv1.Health_HEALTH_HEALTHY, objects: make(map[object.ObjMetadata]objectHealth, len(set))}
+	for _, id := range set {
+		rs := statusOf(lookup, id)
+		h := objectHealth{health: healthOf(rs.Status), message: rs.Message}
+		if rs.Error != nil {
+			h.message = rs.Error.Error()
+		}
+		r.health = worse(r.health, h.health)
+		r.objects[id] = h
+	}
+	return r
+}
+
 // statusOf computes the kstatus of one object from the cache.
 func statusOf(lookup objectLookup, id object.ObjMetadata) *event.ResourceStatus {
 	u, ok := lookup(id.GroupKind, id.Namespace, id.Name)

@@ -79,6 +79,15 @@ func refOf(u *unstructured.Unstructured) *ferryv1.ObjectRef {
 	}
 }
 
+// refsMetadata is the kstatus identity set of refs.
+func refsMetadata(refs []*ferryv1.ObjectRef) object.ObjMetadataSet {
+	out := make(object.ObjMetadataSet, 0, len(refs))
+	for _, ref := range refs {
+		out = append(out, metadataOf(ref))
+	}
+	return out
+}
+
 // metadataOf is the kstatus identity of ref.
 func metadataOf(ref *ferryv1.ObjectRef) object.ObjMetadata {
 	return object.ObjMetadata{

@@ -123,10 +123,25 @@ func (w *worker) sync(ctx context.Context, d *delivery, ds *ferryv1.DesiredState
 }
 
 // skipUnchanged reports a digest that is already applied: every object
-// unchanged, nothing sent to the API server.
+// unchanged, nothing sent to the API server. The health is what the
+// objects' kstatus is now in the drift watch's informer cache, not what it
+// was when the digest was applied: a failed revision in between, a restart
+// or a change in the cluster leave a remembered health stale. With
+// HealthTimeout negative health is not computed, as on a full sync.
 func (w *worker) skipUnchanged(res *ferryv1.SyncResult, prev appliedState) *ferryv1.SyncResult {
 	res.Objects = withAction(prev.objects, ferryv1.Action_ACTION_UNCHANGED)
-	res.Health = prev.health
+	if w.opts.HealthTimeout >= 0 {
+		rep := healthNow(w.drift.Cached, refsMetadata(prev.objects))
+		for _, o := range res.Objects {
+			if h, ok := rep.objects[metadataOf(o.GetRef())]; ok {
+				o.Health = h.health
+				if h.health != ferryv1.Health_HEALTH_HEALTHY {
+					o.Message = h.message
+				}
+			}
+		}
+		res.Health = rep.health
+	}
 	return finish(res, ferryv1.Phase_PHASE_SUCCEEDED, "unchanged: digest already applied")
 }
 
