@@ -23,6 +23,7 @@ import (
 // undoing them.
 type appIndex struct {
 	kv jetstream.KeyValue
+	ps platforms // whose entries are trusted
 
 	mu   sync.RWMutex
 	apps map[string]indexed
@@ -32,6 +33,22 @@ type appIndex struct {
 type indexed struct {
 	rev   uint64
 	entry *registry.Entry // nil when deleted
+	// source is the entry's repository, parsed once; rendered is set when
+	// the entry is live, its source parses and a trusted platform
+	// repository declared it, so a push compares identities only.
+	source   repoid.ID
+	rendered bool
+}
+
+// index builds the indexed form of entry at rev.
+func (x *appIndex) index(rev uint64, entry *registry.Entry) indexed {
+	in := indexed{rev: rev, entry: entry}
+	if entry == nil || !x.ps.trusts(entry.Platform) {
+		return in
+	}
+	src, err := repoid.Parse(entry.Source.Repo)
+	in.source, in.rendered = src, err == nil
+	return in
 }
 
 // target is one app × destination a push renders.
@@ -41,12 +58,12 @@ type target struct {
 }
 
 // watchApps loads the bucket and keeps watching it until ctx is done.
-func watchApps(ctx context.Context, kv jetstream.KeyValue) (*appIndex, error) {
+func watchApps(ctx context.Context, kv jetstream.KeyValue, ps platforms) (*appIndex, error) {
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: %w", subject.BucketApps, err)
 	}
-	idx := &appIndex{kv: kv, apps: map[string]indexed{}}
+	idx := &appIndex{kv: kv, ps: ps, apps: map[string]indexed{}}
 	timeout := time.NewTimer(30 * time.Second)
 	defer timeout.Stop()
 initial:
@@ -89,15 +106,15 @@ initial:
 
 // apply records a watcher update unless a newer revision is known.
 func (x *appIndex) apply(ctx context.Context, e jetstream.KeyValueEntry) {
-	next := indexed{rev: e.Revision()}
+	var entry *registry.Entry
 	if e.Operation() == jetstream.KeyValuePut {
-		entry, err := registry.UnmarshalEntry(e.Value())
-		if err != nil {
+		var err error
+		if entry, err = registry.UnmarshalEntry(e.Value()); err != nil {
 			logging.From(ctx).Warn("ignoring unreadable app entry", "key", e.Key(), "error", err)
 			return
 		}
-		next.entry = entry
 	}
+	next := x.index(e.Revision(), entry)
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if cur, ok := x.apps[e.Key()]; ok && cur.rev >= next.rev {
@@ -127,7 +144,7 @@ func (x *appIndex) put(ctx context.Context, entry *registry.Entry) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if cur, ok := x.apps[entry.Name]; !ok || cur.rev < rev {
-		x.apps[entry.Name] = indexed{rev: rev, entry: entry}
+		x.apps[entry.Name] = x.index(rev, entry)
 	}
 	return nil
 }
@@ -162,14 +179,14 @@ func (x *appIndex) ownedBy(platform string) map[string]uint64 {
 // targets returns every app × destination declared by a trusted platform
 // repository whose source is the repository push (however the registry
 // spells it) and whose effective ref is branch, ordered by app and cluster.
-func (x *appIndex) targets(push repoid.ID, branch string, ps platforms) []target {
+func (x *appIndex) targets(push repoid.ID, branch string) []target {
 	x.mu.RLock()
 	var out []target
 	for _, cur := range x.apps {
-		e := cur.entry
-		if e == nil || !ps.trusts(e.Platform) || !sameRepo(e.Source.Repo, push) {
+		if !cur.rendered || !cur.source.Same(push) {
 			continue
 		}
+		e := cur.entry
 		for _, d := range e.Destinations {
 			if e.RefFor(d) == branch {
 				out = append(out, target{entry: e, dest: d})
@@ -186,16 +203,15 @@ func (x *appIndex) targets(push repoid.ID, branch string, ps platforms) []target
 	return out
 }
 
-// sourceURL returns the URL to fetch the repository push from for its
-// targets on branch: the first (in order) registered spelling of it, or
-// "" when no app follows it.
-func (x *appIndex) sourceURL(push repoid.ID, branch string, ps platforms) string {
-	var urls []string
-	for _, t := range x.targets(push, branch, ps) {
-		urls = append(urls, t.entry.Source.Repo)
-	}
-	if len(urls) == 0 {
+// sourceURL returns the URL to fetch targets' repository from: the first
+// (in order) registered spelling of it, or "" when there are no targets.
+func sourceURL(targets []target) string {
+	if len(targets) == 0 {
 		return ""
+	}
+	urls := make([]string, len(targets))
+	for i, t := range targets {
+		urls[i] = t.entry.Source.Repo
 	}
 	return slices.Min(urls)
 }

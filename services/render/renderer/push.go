@@ -59,10 +59,10 @@ func (r *renderer) handle(ctx context.Context, ev *ferryv1.PushEvent) error {
 func (r *renderer) handleRepo(ctx context.Context, ev *ferryv1.PushEvent, push repoid.ID, branch string) ([]target, error) {
 	platformURL, isPlatform := r.platforms.match(push)
 	isPlatform = isPlatform && branch == r.opts.PlatformRef
-	url := platformURL
+	url, targets := platformURL, []target(nil)
 	if !isPlatform {
-		url = r.apps.sourceURL(push, branch, r.platforms)
-		if url == "" {
+		targets = r.apps.targets(push, branch)
+		if url = sourceURL(targets); url == "" {
 			logging.From(ctx).Debug("no app follows this repository and branch; nothing fetched", "ref", ev.GetRef())
 			return nil, nil
 		}
@@ -71,14 +71,17 @@ func (r *renderer) handleRepo(ctx context.Context, ev *ferryv1.PushEvent, push r
 	err := r.withCheckout(ctx, ev, url, branch, func(snap *gitcache.Snapshot) error {
 		var err error
 		if isPlatform {
-			external, err = r.syncRegistry(ctx, ev, snap, platformURL)
+			// The registry may change the targets: read them after it.
+			if external, err = r.syncRegistry(ctx, ev, snap, platformURL); err == nil {
+				targets = r.apps.targets(push, branch)
+			}
 		} else if branch == r.opts.PlatformRef {
 			err = r.noticeStrayRegistry(ctx, ev, snap, url)
 		}
 		if err != nil {
 			return err
 		}
-		return r.renderFrom(ctx, ev, snap, r.apps.targets(push, branch, r.platforms))
+		return r.renderFrom(ctx, ev, snap, targets)
 	})
 	if err != nil {
 		return nil, err

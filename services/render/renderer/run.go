@@ -65,7 +65,7 @@ func Run(ctx context.Context, js jetstream.JetStream, opts Options) error {
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	apps, err := watchApps(watchCtx, kv)
+	apps, err := watchApps(watchCtx, kv, ps)
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func (r *renderer) reportGiveUp(ctx context.Context, ev *ferryv1.PushEvent, atte
 	if perr != nil {
 		return
 	}
-	for _, t := range r.apps.targets(push, branch, r.platforms) {
+	for _, t := range r.apps.targets(push, branch) {
 		if perr := r.publishFailure(ctx, ev, t, now, "", err); perr != nil {
 			logging.From(ctx).Error("cannot publish failure status", "app", t.entry.Name, "cluster", t.dest.Cluster, "error", perr)
 		}
